@@ -1,0 +1,67 @@
+// Page behaviour that the server-rendered HTML cannot express on its own. No inline scripts anywhere:
+// the Content-Security-Policy only allows files served from this origin.
+(function () {
+  "use strict";
+
+  var MATH_OPTIONS = {
+    delimiters: [
+      { left: "$$", right: "$$", display: true },
+      { left: "$", right: "$", display: false },
+      { left: "\\(", right: "\\)", display: false },
+    ],
+    // Content and messages come from users: never let TeX ask for links, classes or HTML.
+    trust: false,
+    throwOnError: false,
+  };
+
+  function renderMath(root) {
+    if (typeof window.renderMathInElement !== "function" || !root) return;
+    root.querySelectorAll(".math").forEach(function (el) { window.renderMathInElement(el, MATH_OPTIONS); });
+    if (root.classList && root.classList.contains("math")) window.renderMathInElement(root, MATH_OPTIONS);
+  }
+
+  function newClientId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    return String(Date.now()) + "-" + Math.random().toString(16).slice(2);
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    renderMath(document.body);
+
+    var input = document.getElementById("message-input");
+    var form = document.getElementById("message-form");
+    var preview = document.getElementById("math-preview");
+    if (input && form) {
+      // Enter sends, Shift+Enter adds a line: the usual chat convention, and keyboard-only users need no mouse.
+      input.addEventListener("keydown", function (event) {
+        if (event.key === "Enter" && !event.shiftKey) {
+          event.preventDefault();
+          if (typeof form.requestSubmit === "function") form.requestSubmit(); else form.submit();
+        }
+      });
+      if (preview) {
+        input.addEventListener("input", function () {
+          preview.textContent = input.value.indexOf("$") >= 0 ? input.value : "";
+          if (preview.textContent && typeof window.renderMathInElement === "function") {
+            window.renderMathInElement(preview, MATH_OPTIONS);
+          }
+        });
+      }
+    }
+  });
+
+  // Each send carries a fresh id so a resent message (double click, reconnect) is stored once.
+  document.addEventListener("htmx:wsConfigSend", function (event) {
+    event.detail.parameters.client_id = newClientId();
+  });
+  document.addEventListener("htmx:wsAfterSend", function () {
+    var input = document.getElementById("message-input");
+    var preview = document.getElementById("math-preview");
+    if (input) { input.value = ""; input.focus(); }
+    if (preview) preview.textContent = "";
+  });
+  document.addEventListener("htmx:wsAfterMessage", function () {
+    renderMath(document.getElementById("transcript"));
+  });
+  document.addEventListener("htmx:afterSwap", function (event) { renderMath(event.target); });
+})();

@@ -1,0 +1,33 @@
+"""Fixtures shared by every test tier.
+
+The real data sets live beside the project in ``../shared/data`` (override with ``TUTOR_SHARED_DATA``). They are read
+by path and never copied into the repository. With ``CI=true`` a missing data set or service is a failure, not a skip:
+a green CI run must mean every tier really ran.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("TUTOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a prerequisite is missing locally; fail when it is missing in CI."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder holding the real data sets (mathdial, gsm8k, oatutor, assistments2009_dkt)."""
+    require(SHARED_DATA.is_dir(), f"shared data folder not found at {SHARED_DATA}")
+    return SHARED_DATA

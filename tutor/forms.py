@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+
+from .models import Assignment, ProblemSet, User
+
+
+class StudentSignupForm(UserCreationForm):
+    join_code = forms.CharField(
+        max_length=20, required=False, help_text="Optional: the code your teacher gave you.", label="Class join code"
+    )
+
+    class Meta:
+        model = User
+        fields = ("username",)
+
+
+class JoinClassForm(forms.Form):
+    join_code = forms.CharField(max_length=20, label="Class join code")
+
+
+class ClassroomForm(forms.Form):
+    name = forms.CharField(max_length=120, label="Class name")
+
+
+class AssignmentForm(forms.ModelForm):
+    problem_set = forms.ModelChoiceField(queryset=ProblemSet.objects.order_by("title"), label="Problem set")
+
+    class Meta:
+        model = Assignment
+        fields = ("problem_set", "hints_per_problem", "tellings_per_problem", "hints_total")
+        labels = {
+            "hints_per_problem": "Hints per problem",
+            "tellings_per_problem": "Steps the tutor may tell per problem",
+            "hints_total": "Hints for the whole set (optional)",
+        }
+
+    def clean_hints_per_problem(self) -> int:
+        value: int = self.cleaned_data["hints_per_problem"]
+        if value > 20:
+            raise forms.ValidationError("At most 20 hints per problem.")
+        return value
+
+    def clean_tellings_per_problem(self) -> int:
+        value: int = self.cleaned_data["tellings_per_problem"]
+        if value > 10:
+            raise forms.ValidationError("At most 10 tellings per problem.")
+        return value
+
+
+class TeacherForm(UserCreationForm):
+    email = forms.EmailField(required=False)
+    full_name = forms.CharField(max_length=150, required=False)
+
+    class Meta:
+        model = User
+        fields = ("username",)

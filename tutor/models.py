@@ -1,0 +1,291 @@
+"""The web app's tables: accounts and roles, classes, content, assignments, tutoring sessions and their turns."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, ClassVar
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+from django.urls import reverse
+
+# Join codes avoid letters and digits that read alike (0/O, 1/I/L) because students type them from a board.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 8
+
+
+class User(AbstractUser):
+    class Role(models.TextChoices):
+        STUDENT = "student", "Student"
+        TEACHER = "teacher", "Teacher"
+        ADMIN = "admin", "Admin"
+
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.STUDENT)
+
+    objects: ClassVar[UserManager[User]] = UserManager()
+
+    @property
+    def is_student(self) -> bool:
+        return self.role == self.Role.STUDENT
+
+    @property
+    def is_teacher(self) -> bool:
+        return self.role == self.Role.TEACHER
+
+    @property
+    def is_admin(self) -> bool:
+        """Admins are staff; a superuser counts as an admin whatever its role field says."""
+        return self.is_superuser or (self.role == self.Role.ADMIN and self.is_staff)
+
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+def new_join_code() -> str:
+    return "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+class Classroom(models.Model):
+    name = models.CharField(max_length=120)
+    teacher = models.ForeignKey(User, on_delete=models.PROTECT, related_name="classes_taught")
+    students = models.ManyToManyField(User, through="Enrollment", related_name="classes_joined")
+    join_code = models.CharField(max_length=JOIN_CODE_LENGTH, unique=True, default=new_join_code)
+    is_open = models.BooleanField(default=True, help_text="Whether students may still join with the code.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("class_detail", args=[self.pk])
+
+
+class Enrollment(models.Model):
+    classroom = models.ForeignKey(Classroom, on_delete=models.CASCADE)
+    student = models.ForeignKey(User, on_delete=models.CASCADE)
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["classroom", "student"], name="enrollment_unique")]
+
+
+class AnswerType(models.TextChoices):
+    NUMBER = "number", "Number"
+    EXPRESSION = "expression", "Expression"
+    EQUATION = "equation", "Equation"
+    MULTIPLE_CHOICE = "multiple_choice", "Multiple choice"
+    TEXT = "text", "Text"
+
+
+class ProblemSet(models.Model):
+    slug = models.SlugField(max_length=120, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    source = models.CharField(max_length=60, blank=True, help_text="native, oatutor, gsm8k, ...")
+    license = models.CharField(max_length=120, blank=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Problem(models.Model):
+    """A word problem. Content that sessions already use is versioned: a changed import adds a new version and
+    retires the old one (``is_current=False``) instead of editing it under the students working on it."""
+
+    problem_set = models.ForeignKey(ProblemSet, on_delete=models.CASCADE, related_name="problems")
+    slug = models.SlugField(max_length=160)
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    title = models.CharField(max_length=200)
+    text = models.TextField(help_text="Markdown with $...$ math.")
+    answer = models.CharField(max_length=500)
+    answer_type = models.CharField(max_length=20, choices=AnswerType.choices, default=AnswerType.NUMBER)
+    unit = models.CharField(max_length=60, blank=True)
+    choices = models.JSONField(default=list, blank=True)
+    skills = models.ManyToManyField("knowledge_graph.Skill", blank=True, related_name="problems")
+    # A digest of the authored content: a re-import with the same digest changes nothing.
+    content_hash = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["problem_set", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["problem_set", "slug", "version"], name="problem_version_unique"),
+            models.UniqueConstraint(
+                fields=["problem_set", "slug"], condition=models.Q(is_current=True), name="problem_one_current"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Step(models.Model):
+    problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveIntegerField()
+    prompt = models.TextField(help_text="The sub-question the tutor asks for this step.")
+    answer = models.CharField(max_length=500)
+    answer_type = models.CharField(max_length=20, choices=AnswerType.choices, default=AnswerType.NUMBER)
+    choices = models.JSONField(default=list, blank=True)
+    skills = models.ManyToManyField("knowledge_graph.Skill", blank=True, related_name="steps")
+
+    class Meta:
+        ordering = ["problem", "position"]
+        constraints = [models.UniqueConstraint(fields=["problem", "position"], name="step_position_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.problem.slug} step {self.position}"
+
+
+class Hint(models.Model):
+    class Kind(models.TextChoices):
+        HINT = "hint", "Hint"
+        SCAFFOLD = "scaffold", "Scaffold question"
+        BOTTOM_OUT = "bottom_out", "Bottom-out"
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="hints")
+    position = models.PositiveIntegerField()
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.HINT)
+    text = models.TextField()
+    # Only scaffolds have an answer: they are sub-questions the student answers on the way to the step.
+    answer = models.CharField(max_length=500, blank=True)
+    answer_type = models.CharField(max_length=20, choices=AnswerType.choices, default=AnswerType.NUMBER)
+
+    class Meta:
+        ordering = ["step", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "position"], name="hint_position_unique"),
+            models.CheckConstraint(
+                condition=~models.Q(kind="scaffold") | ~models.Q(answer=""), name="hint_scaffold_has_answer"
+            ),
+        ]
+
+
+class Misconception(models.Model):
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="misconceptions")
+    wrong = models.CharField(max_length=500, help_text="A wrong value, or a regular expression if is_pattern.")
+    is_pattern = models.BooleanField(default=False)
+    feedback = models.TextField()
+
+
+class Assignment(models.Model):
+    """A problem set given to a class, with the hint budget the tutor enforces."""
+
+    classroom = models.ForeignKey(Classroom, on_delete=models.CASCADE, related_name="assignments")
+    problem_set = models.ForeignKey(ProblemSet, on_delete=models.PROTECT, related_name="assignments")
+    hints_per_problem = models.PositiveSmallIntegerField(default=3)
+    tellings_per_problem = models.PositiveSmallIntegerField(default=1)
+    hints_total = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Hints across the whole assignment; empty means no overall cap."
+    )
+    due_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["classroom", "problem_set"], name="assignment_unique_per_class")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.problem_set} for {self.classroom}"
+
+
+class TutoringSession(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        SOLVED = "solved", "Solved"
+        ABANDONED = "abandoned", "Stopped"
+
+    student = models.ForeignKey(User, on_delete=models.CASCADE, related_name="tutoring_sessions")
+    problem = models.ForeignKey(Problem, on_delete=models.PROTECT, related_name="sessions")
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="sessions"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    dialogue_state = models.JSONField(default=dict, blank=True)
+    hints_used = models.PositiveSmallIntegerField(default=0)
+    tellings_used = models.PositiveSmallIntegerField(default=0)
+    needs_attention = models.BooleanField(default=False, help_text="Flagged for the teacher, e.g. budget spent.")
+    started_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [
+            # One unfinished session per student and problem: resuming beats starting over by accident.
+            models.UniqueConstraint(
+                fields=["student", "problem"], condition=models.Q(status="active"), name="session_one_active"
+            )
+        ]
+        indexes = [models.Index(fields=["student", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.student} on {self.problem}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("session_detail", args=[self.pk])
+
+
+class AppendOnlyError(RuntimeError):
+    """Turns are a record of what was said; they are never edited or deleted one by one."""
+
+
+class TurnQuerySet(models.QuerySet["Turn"]):
+    def update(self, **kwargs: Any) -> int:
+        raise AppendOnlyError("turns are append-only")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("turns are append-only")
+
+
+class Turn(models.Model):
+    class Role(models.TextChoices):
+        STUDENT = "student", "Student"
+        TUTOR = "tutor", "Tutor"
+        SYSTEM = "system", "System"
+
+    session = models.ForeignKey(TutoringSession, on_delete=models.CASCADE, related_name="turns")
+    seq = models.PositiveIntegerField(help_text="Position in the session, from 1.")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    text = models.TextField()
+    move = models.CharField(max_length=40, blank=True)
+    plan = models.JSONField(default=dict, blank=True)
+    guard_verdict = models.JSONField(default=dict, blank=True)
+    backend = models.CharField(max_length=40, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = TurnQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["session", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "seq"], name="turn_seq_unique"),
+            # A resent message (double click, reconnect) is stored once.
+            models.UniqueConstraint(
+                fields=["session", "client_message_id"],
+                condition=models.Q(client_message_id__isnull=False),
+                name="turn_client_id_unique",
+            ),
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnlyError("turns are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
+        raise AppendOnlyError("turns are append-only")

@@ -1,0 +1,45 @@
+"""Pages for admins beyond the Django admin: managing teacher accounts."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from .. import services
+from ..forms import TeacherForm
+from ..models import User
+from ._access import admin_required
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def teachers(request: HttpRequest) -> HttpResponse:
+    form = TeacherForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        teacher = services.teacher_create(
+            username=form.cleaned_data["username"],
+            password=form.cleaned_data["password1"],
+            email=form.cleaned_data["email"],
+            full_name=form.cleaned_data["full_name"],
+        )
+        messages.success(request, f"Teacher account {teacher.username} created.")
+        return redirect("admin_teachers")
+    teacher_list = User.objects.filter(role=User.Role.TEACHER).order_by("username")
+    return render(
+        request,
+        "admin_tools/teachers.html",
+        {"teachers": teacher_list, "form": form},
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+@admin_required
+def teacher_active(request: HttpRequest, user_id: int) -> HttpResponse:
+    teacher = get_object_or_404(User, pk=user_id, role=User.Role.TEACHER)
+    is_active = request.POST.get("is_active") == "1"
+    services.teacher_set_active(teacher=teacher, is_active=is_active)
+    messages.success(request, f"{teacher.username} is now {'active' if is_active else 'deactivated'}.")
+    return redirect("admin_teachers")

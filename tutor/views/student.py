@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from .. import permissions, selectors, services
+from ..forms import JoinClassForm
+from ..models import Assignment, Problem, User
+from ._access import student_required
+
+
+@require_GET
+@student_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    return render(
+        request,
+        "student/dashboard.html",
+        {
+            "assignments": selectors.student_assignments(student=request.user),
+            "classes": request.user.classes_joined.select_related("teacher").order_by("name"),
+            "join_form": JoinClassForm(),
+        },
+    )
+
+
+@require_POST
+@student_required
+def join_class(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    form = JoinClassForm(request.POST)
+    if form.is_valid():
+        try:
+            classroom, created = services.class_join(student=request.user, join_code=form.cleaned_data["join_code"])
+        except services.ServiceError as exc:
+            form.add_error("join_code", str(exc))
+        else:
+            note = "You joined" if created else "You are already in"
+            messages.success(request, f"{note} {classroom.name}.")
+            if request.htmx:  # type: ignore[attr-defined]
+                response = HttpResponse(status=204)
+                response["HX-Redirect"] = "/student/"
+                return response
+            return redirect("student_dashboard")
+    return render(request, "student/_join_form.html", {"join_form": form}, status=400)
+
+
+@require_POST
+@student_required
+def session_start(request: HttpRequest, assignment_id: int, problem_id: int) -> HttpResponse:
+    assert isinstance(request.user, User)
+    assignment = get_object_or_404(Assignment, pk=assignment_id)
+    problem = get_object_or_404(Problem, pk=problem_id)
+    if not permissions.can_work_on(request.user, assignment, problem):
+        raise Http404("No such problem in your assignments.")
+    session, _ = services.session_start(student=request.user, problem=problem, assignment=assignment)
+    return redirect(session)
+
+
+@require_GET
+@student_required
+def session_history(request: HttpRequest) -> HttpResponse:
+    assert isinstance(request.user, User)
+    return render(request, "student/sessions.html", {"sessions": selectors.student_sessions(student=request.user)})
