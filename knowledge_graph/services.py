@@ -33,7 +33,7 @@ def skill_upsert(*, code: str, name: str = "", description: str = "", source: st
     skill, created = Skill.objects.get_or_create(
         code=code, defaults={"name": name or code, "description": description, "source": source}
     )
-    if not created and (name and skill.name != name or description and skill.description != description):
+    if not created and ((name and skill.name != name) or (description and skill.description != description)):
         skill.name = name or skill.name
         skill.description = description or skill.description
         skill.save(update_fields=["name", "description"])

@@ -31,3 +31,17 @@ def shared_data() -> Path:
     """The folder holding the real data sets (mathdial, gsm8k, oatutor, assistments2009_dkt)."""
     require(SHARED_DATA.is_dir(), f"shared data folder not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture
+async def release_db_connections():  # type: ignore[no-untyped-def]
+    """Close the connections that consumers opened on Channels' worker thread.
+
+    ``database_sync_to_async`` runs ORM calls on a shared executor thread whose connection outlives the test; left
+    open it blocks dropping the test database at the end of the run.
+    """
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    yield
+    await sync_to_async(connections.close_all)()

@@ -22,27 +22,27 @@ from .models import (
 
 
 @admin.register(User)
-class TutorUserAdmin(UserAdmin):
+class TutorUserAdmin(UserAdmin[User]):
     list_display = ("username", "role", "email", "is_active", "is_staff")
     list_filter = ("role", "is_active", "is_staff")
     fieldsets = (*UserAdmin.fieldsets, ("Role", {"fields": ("role",)}))  # type: ignore[misc]
     add_fieldsets = (*UserAdmin.add_fieldsets, ("Role", {"fields": ("role",)}))
 
 
-class EnrollmentInline(admin.TabularInline):
+class EnrollmentInline(admin.TabularInline[Enrollment, Any]):
     model = Enrollment
     extra = 0
     raw_id_fields = ("student",)
 
 
 @admin.register(Classroom)
-class ClassroomAdmin(admin.ModelAdmin):
+class ClassroomAdmin(admin.ModelAdmin[Classroom]):
     list_display = ("name", "teacher", "join_code", "is_open")
     search_fields = ("name", "join_code", "teacher__username")
     inlines = [EnrollmentInline]
 
 
-class ProblemInline(admin.TabularInline):
+class ProblemInline(admin.TabularInline[Problem, Any]):
     model = Problem
     extra = 0
     fields = ("position", "slug", "title", "version", "is_current")
@@ -50,13 +50,13 @@ class ProblemInline(admin.TabularInline):
 
 
 @admin.register(ProblemSet)
-class ProblemSetAdmin(admin.ModelAdmin):
+class ProblemSetAdmin(admin.ModelAdmin[ProblemSet]):
     list_display = ("title", "slug", "source")
     search_fields = ("title", "slug")
     inlines = [ProblemInline]
 
 
-class StepInline(admin.StackedInline):
+class StepInline(admin.StackedInline[Step, Any]):
     model = Step
     extra = 0
     show_change_link = True
@@ -64,7 +64,7 @@ class StepInline(admin.StackedInline):
 
 
 @admin.register(Problem)
-class ProblemAdmin(admin.ModelAdmin):
+class ProblemAdmin(admin.ModelAdmin[Problem]):
     list_display = ("title", "problem_set", "version", "is_current", "answer")
     list_filter = ("problem_set", "is_current")
     search_fields = ("title", "slug", "text")
@@ -72,29 +72,29 @@ class ProblemAdmin(admin.ModelAdmin):
     filter_horizontal = ("skills",)
 
 
-class HintInline(admin.TabularInline):
+class HintInline(admin.TabularInline[Hint, Any]):
     model = Hint
     extra = 0
 
 
-class MisconceptionInline(admin.TabularInline):
+class MisconceptionInline(admin.TabularInline[Misconception, Any]):
     model = Misconception
     extra = 0
 
 
 @admin.register(Step)
-class StepAdmin(admin.ModelAdmin):
+class StepAdmin(admin.ModelAdmin[Step]):
     list_display = ("problem", "position", "prompt", "answer")
     inlines = [HintInline, MisconceptionInline]
     filter_horizontal = ("skills",)
 
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):
+class AssignmentAdmin(admin.ModelAdmin[Assignment]):
     list_display = ("problem_set", "classroom", "hints_per_problem", "tellings_per_problem", "hints_total")
 
 
-class TurnInline(admin.TabularInline):
+class TurnInline(admin.TabularInline[Turn, Any]):
     """Turns are a record: shown, never edited here."""
 
     model = Turn
@@ -108,8 +108,16 @@ class TurnInline(admin.TabularInline):
 
 
 @admin.register(TutoringSession)
-class TutoringSessionAdmin(admin.ModelAdmin):
-    list_display = ("student", "problem", "status", "hints_used", "tellings_used", "needs_attention", "updated_at")
+class TutoringSessionAdmin(admin.ModelAdmin[TutoringSession]):
+    list_display = (
+        "student",
+        "problem",
+        "status",
+        "hints_used",
+        "tellings_used",
+        "needs_attention",
+        "updated_at",
+    )
     list_filter = ("status", "needs_attention")
     readonly_fields = ("dialogue_state",)
     inlines = [TurnInline]

@@ -6,9 +6,12 @@ from django.contrib.auth.forms import UserCreationForm
 from .models import Assignment, ProblemSet, User
 
 
-class StudentSignupForm(UserCreationForm):
+class StudentSignupForm(UserCreationForm[User]):
     join_code = forms.CharField(
-        max_length=20, required=False, help_text="Optional: the code your teacher gave you.", label="Class join code"
+        max_length=20,
+        required=False,
+        help_text="Optional: the code your teacher gave you.",
+        label="Class join code",
     )
 
     class Meta:
@@ -24,7 +27,7 @@ class ClassroomForm(forms.Form):
     name = forms.CharField(max_length=120, label="Class name")
 
 
-class AssignmentForm(forms.ModelForm):
+class AssignmentForm(forms.ModelForm[Assignment]):
     problem_set = forms.ModelChoiceField(queryset=ProblemSet.objects.order_by("title"), label="Problem set")
 
     class Meta:
@@ -49,7 +52,7 @@ class AssignmentForm(forms.ModelForm):
         return value
 
 
-class TeacherForm(UserCreationForm):
+class TeacherForm(UserCreationForm[User]):
     email = forms.EmailField(required=False)
     full_name = forms.CharField(max_length=150, required=False)
 

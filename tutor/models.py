@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, ClassVar
+from typing import Any
 
-from django.contrib.auth.models import AbstractUser, UserManager
+from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 
@@ -21,8 +21,6 @@ class User(AbstractUser):
         ADMIN = "admin", "Admin"
 
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.STUDENT)
-
-    objects: ClassVar[UserManager[User]] = UserManager()
 
     @property
     def is_student(self) -> bool:
@@ -70,6 +68,9 @@ class Enrollment(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["classroom", "student"], name="enrollment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.student} in {self.classroom}"
 
 
 class AnswerType(models.TextChoices):
@@ -122,7 +123,9 @@ class Problem(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["problem_set", "slug", "version"], name="problem_version_unique"),
             models.UniqueConstraint(
-                fields=["problem_set", "slug"], condition=models.Q(is_current=True), name="problem_one_current"
+                fields=["problem_set", "slug"],
+                condition=models.Q(is_current=True),
+                name="problem_one_current",
             ),
         ]
 
@@ -170,12 +173,18 @@ class Hint(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.position}: {self.text[:60]}"
+
 
 class Misconception(models.Model):
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="misconceptions")
     wrong = models.CharField(max_length=500, help_text="A wrong value, or a regular expression if is_pattern.")
     is_pattern = models.BooleanField(default=False)
     feedback = models.TextField()
+
+    def __str__(self) -> str:
+        return f"{self.wrong} -> {self.feedback[:60]}"
 
 
 class Assignment(models.Model):
@@ -193,9 +202,7 @@ class Assignment(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [
-            models.UniqueConstraint(fields=["classroom", "problem_set"], name="assignment_unique_per_class")
-        ]
+        constraints = [models.UniqueConstraint(fields=["classroom", "problem_set"], name="assignment_unique_per_class")]
 
     def __str__(self) -> str:
         return f"{self.problem_set} for {self.classroom}"
@@ -265,7 +272,8 @@ class Turn(models.Model):
     guard_verdict = models.JSONField(default=dict, blank=True)
     backend = models.CharField(max_length=40, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
-    client_message_id = models.CharField(max_length=64, null=True, blank=True)
+    # NULL, not "", for turns without a client id (tutor turns): the unique constraint below must ignore them.
+    client_message_id = models.CharField(max_length=64, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = TurnQuerySet.as_manager()
@@ -281,6 +289,9 @@ class Turn(models.Model):
                 name="turn_client_id_unique",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.session_id}#{self.seq} {self.role}: {self.text[:60]}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         if not self._state.adding:

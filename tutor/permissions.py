@@ -30,7 +30,7 @@ def can_manage_class(user: AnyUser, classroom: Classroom) -> bool:
 
 
 def teaches_student(user: AnyUser, student: User) -> bool:
-    return is_teacher(user) and Enrollment.objects.filter(classroom__teacher=user, student=student).exists()
+    return is_teacher(user) and Enrollment.objects.filter(classroom__teacher_id=user.pk, student=student).exists()
 
 
 def can_view_session(user: AnyUser, session: TutoringSession) -> bool:
@@ -53,5 +53,5 @@ def can_work_on(user: AnyUser, assignment: Assignment, problem: Problem) -> bool
         is_student(user)
         and problem.is_current
         and problem.problem_set_id == assignment.problem_set_id
-        and Enrollment.objects.filter(classroom_id=assignment.classroom_id, student=user).exists()
+        and Enrollment.objects.filter(classroom_id=assignment.classroom_id, student_id=user.pk).exists()
     )

@@ -8,7 +8,7 @@ from django.http import HttpRequest
 
 def client_address(request: HttpRequest) -> str:
     # Behind a proxy, set it to overwrite REMOTE_ADDR; trusting X-Forwarded-For here would let clients pick their key.
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
 
 
 def hit(key: str, *, limit: int, window_seconds: int) -> bool:

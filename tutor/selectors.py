@@ -45,7 +45,11 @@ class ClassOverview:
 
 def _status_by_problem(student: User, problem_ids: list[int]) -> dict[int, tuple[str, int]]:
     """For each problem the student touched: (status, session id), preferring solved, then active, then newest."""
-    rank = {TutoringSession.Status.SOLVED: 0, TutoringSession.Status.ACTIVE: 1, TutoringSession.Status.ABANDONED: 2}
+    rank: dict[str, int] = {
+        TutoringSession.Status.SOLVED: 0,
+        TutoringSession.Status.ACTIVE: 1,
+        TutoringSession.Status.ABANDONED: 2,
+    }
     best: dict[int, tuple[str, int]] = {}
     sessions = TutoringSession.objects.filter(student=student, problem_id__in=problem_ids).order_by("-updated_at")
     for session_id, problem_id, status in sessions.values_list("id", "problem_id", "status"):
@@ -75,7 +79,11 @@ def student_assignments(*, student: User) -> list[AssignmentRow]:
     rows = []
     for assignment in assignments:
         problems = [
-            ProblemRow(problem=p, status=status.get(p.id, (NOT_STARTED, 0))[0], session_id=status.get(p.id, ("", None))[1])
+            ProblemRow(
+                problem=p,
+                status=status.get(p.id, (NOT_STARTED, 0))[0],
+                session_id=status.get(p.id, ("", None))[1],
+            )
             for p in assignment.problem_set.current_problems  # type: ignore[attr-defined]
         ]
         rows.append(AssignmentRow(assignment=assignment, problems=problems))
@@ -85,7 +93,10 @@ def student_assignments(*, student: User) -> list[AssignmentRow]:
 def teacher_classes(*, teacher: User) -> QuerySet[Classroom]:
     return (
         Classroom.objects.filter(teacher=teacher)
-        .annotate(student_count=Count("enrollment", distinct=True), assignment_count=Count("assignments", distinct=True))
+        .annotate(
+            student_count=Count("enrollment", distinct=True),
+            assignment_count=Count("assignments", distinct=True),
+        )
         .order_by("name")
     )
 

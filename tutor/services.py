@@ -160,7 +160,12 @@ def turn_append(
 def teacher_create(*, username: str, password: str, email: str = "", full_name: str = "") -> User:
     first, _, last = full_name.strip().partition(" ")
     return User.objects.create_user(
-        username=username, password=password, email=email, role=User.Role.TEACHER, first_name=first, last_name=last
+        username=username,
+        password=password,
+        email=email,
+        role=User.Role.TEACHER,
+        first_name=first,
+        last_name=last,
     )
 
 

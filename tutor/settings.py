@@ -13,7 +13,11 @@ import sys
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets forms, admins and querysets be subscripted (ModelAdmin[Skill]) at run time, as the type checker wants.
+django_stubs_ext.monkeypatch()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("TUTOR_VAR_DIR", BASE_DIR / "var"))
@@ -48,8 +52,9 @@ def envlist(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-# The test runner counts as local development: it may use a generated key.
+# The test runner and the type checker (which loads settings through django-stubs) count as local development.
 RUNNING_TESTS = "pytest" in sys.modules
+LOCAL_TOOLING = RUNNING_TESTS or "mypy" in sys.modules
 DEBUG = envbool("DEBUG", default=False)
 
 
@@ -67,7 +72,7 @@ def _local_secret_key() -> str:
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not (DEBUG or RUNNING_TESTS):
+    if not (DEBUG or LOCAL_TOOLING):
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off (see docs/operations.md)")
     SECRET_KEY = _local_secret_key()
 
@@ -89,10 +94,9 @@ INSTALLED_APPS = [
     "tutor",
 ]
 
-MIDDLEWARE = [
+MIDDLEWARE: list[str] = [
     "django.middleware.security.SecurityMiddleware",
     "tutor.middleware.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -101,6 +105,10 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
+
+if not (DEBUG or RUNNING_TESTS):
+    # In production WhiteNoise serves the collected static files; runserver and test servers serve them themselves.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "tutor.urls"
 ASGI_APPLICATION = "tutor.asgi.application"

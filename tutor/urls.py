@@ -25,7 +25,9 @@ urlpatterns = [
     path("teacher/classes/<int:class_id>/settings/", teacher.class_settings, name="class_settings"),
     path("teacher/classes/<int:class_id>/assignments/new/", teacher.assignment_create, name="assignment_create"),
     path(
-        "teacher/classes/<int:class_id>/students/<int:student_id>/", teacher.class_student, name="class_student"
+        "teacher/classes/<int:class_id>/students/<int:student_id>/",
+        teacher.class_student,
+        name="class_student",
     ),
     path("manage/teachers/", admin_tools.teachers, name="admin_teachers"),
     path("manage/teachers/<int:user_id>/active/", admin_tools.teacher_active, name="admin_teacher_active"),

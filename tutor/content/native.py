@@ -30,7 +30,8 @@ def parse_native(text: str, *, source: str) -> ProblemSetDoc:
         return ProblemSetDoc.model_validate(data)
     except ValidationError as exc:
         raise ContentError(
-            source, [f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()]
+            source,
+            [f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()],
         ) from exc
 
 

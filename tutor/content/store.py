@@ -39,7 +39,9 @@ def content_hash(problem: ProblemDoc) -> str:
     return hashlib.sha256(json.dumps(problem.model_dump(), sort_keys=True).encode()).hexdigest()
 
 
-def _write_problem(problem_set: ProblemSet, doc: ProblemDoc, *, position: int, version: int, skills: dict[str, Skill]) -> Problem:
+def _write_problem(
+    problem_set: ProblemSet, doc: ProblemDoc, *, position: int, version: int, skills: dict[str, Skill]
+) -> Problem:
     problem = Problem.objects.create(
         problem_set=problem_set,
         slug=doc.slug,

@@ -12,7 +12,8 @@ from ..content.store import ImportSummary, problem_set_import
 from ..models import Assignment, Classroom, Enrollment, User
 
 CONTENT_DIR = Path(__file__).resolve().parent
-DEMO_PASSWORD = "socratic-demo"
+# Published in the README on purpose: demo accounts exist only where load_demo was run (DEBUG by default).
+DEMO_PASSWORD = "socratic-demo"  # noqa: S105
 DEMO_JOIN_CODE = "MATH2345"
 
 

@@ -28,7 +28,7 @@ def render_markdown(text: str) -> SafeString:
         spans.append(match.group(0))
         return _PLACEHOLDER.format(len(spans) - 1)
 
-    html = _MARKDOWN.render(_MATH.sub(stash, text or ""))
+    html: str = _MARKDOWN.render(_MATH.sub(stash, text or ""))
     for index, span in enumerate(spans):
         html = html.replace(_PLACEHOLDER.format(index), escape(span))
     return mark_safe(html)  # noqa: S308 - every piece was escaped above or by markdown-it
