@@ -1,0 +1,187 @@
+"""The reply guard: checks a finished reply against its plan before the student sees it.
+
+A reply fails when it
+1. contains a value the plan must not reveal, in any surface form: digits, words, an equivalent fraction, decimal
+   or percentage, inside an expression or LaTeX, or spelled out one digit at a time;
+2. contains a number that appears nowhere in the problem, the dialogue or the plan (a made-up number);
+3. says "the answer is ..." before the problem is solved;
+4. does not ask a question when the move asks one, or is empty or too long.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from functools import lru_cache
+
+from pedagogy.answers import NormalizedAnswer, normalize_answer, number_matches
+from pedagogy.numbers import NumberMention, find_numbers, format_number
+from pedagogy.plan import TurnPlan
+
+# Numbers ordinary speech uses ("one step", "two numbers"); never counted as made up.
+ALWAYS_ALLOWED = frozenset({Fraction(0), Fraction(1), Fraction(2)})
+_ANSWER_PHRASE_RE = re.compile(
+    r"\bthe\s+(?:final\s+|correct\s+|right\s+|real\s+)?(?:answer|solution|result)\s+(?:is|was|would\s+be|will\s+be|"
+    r"equals|=|:)|(?:^|\n)\s*(?:final\s+)?answer\s*[:=]",
+    re.IGNORECASE,
+)
+_FRACTION_PARTS_RE = re.compile(r"(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{\s*(-?[\d.]+)\s*\}\s*\{\s*([\d.]+)\s*\}")
+_DIGIT_GAP_RE = re.compile(r"[\s,;:.\-\u2013\u2014/|*]*")
+
+
+@dataclass(frozen=True)
+class GuardContext:
+    """What the reply may draw numbers from besides the plan: the problem text and the dialogue so far."""
+
+    problem_text: str
+    dialogue: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class GuardVerdict:
+    ok: bool
+    reasons: tuple[str, ...] = ()
+
+
+@lru_cache(maxsize=4096)
+def _forbidden(value: str) -> NormalizedAnswer | None:
+    return normalize_answer(value, "number")
+
+
+def _is_unevaluated_division(mention: NumberMention) -> bool:
+    """``48/2`` names a division still to be done (what a scaffold asks), not the value 24 itself."""
+    if mention.form not in ("fraction", "latex_fraction") or mention.value.denominator != 1:
+        return False
+    m = _FRACTION_PARTS_RE.search(mention.text)
+    if m is None:
+        return False
+    den = m.group(2) or m.group(4)
+    return den is not None and Fraction(den) != 1
+
+
+def revealed_values(text: str, values: Iterable[str]) -> list[tuple[str, str]]:
+    """The forbidden values ``text`` reveals, as (value, the surface form that revealed it)."""
+    wanted = [(v, _forbidden(v)) for v in values if v]
+    if not wanted:
+        return []
+    mentions = find_numbers(text)
+    found: list[tuple[str, str]] = []
+    for raw, norm in wanted:
+        if norm is None or norm.value is None:
+            hit = _reveals_text_answer(text, raw)
+            if hit:
+                found.append((raw, hit))
+            continue
+        for m in mentions:
+            if not _is_unevaluated_division(m) and number_matches(m.value, norm, percent=m.percent):
+                found.append((raw, m.text))
+                break
+            if m.written is not None and number_matches(m.written, norm):
+                found.append((raw, m.text))
+                break
+            parts = _FRACTION_PARTS_RE.search(m.text) if m.form in ("fraction", "latex_fraction") else None
+            if parts and any(number_matches(Fraction(p), norm) for p in parts.groups() if p):
+                # "24/2" still writes the 2 (and the 24) for anyone to read.
+                found.append((raw, m.text))
+                break
+        else:
+            spelled = _spelled_digits(text, mentions, norm.value)
+            if spelled:
+                found.append((raw, spelled))
+    return found
+
+
+def _spelled_digits(text: str, mentions: list[NumberMention], value: Fraction) -> str | None:
+    """Catch "seven, two" or "7 - 2" for 72: single digits in a row whose concatenation is the value."""
+    if value.denominator != 1 or abs(value) < 10:
+        return None
+    target = str(abs(value.numerator))
+    singles = [m for m in mentions if m.value.denominator == 1 and 0 <= m.value < 10 and not m.percent]
+    for i in range(len(singles)):
+        digits = str(singles[i].value.numerator)
+        for j in range(i + 1, len(singles)):
+            if not _DIGIT_GAP_RE.fullmatch(text[singles[j - 1].end : singles[j].start]):
+                break
+            digits += str(singles[j].value.numerator)
+            if digits == target:
+                return text[singles[i].start : singles[j].end]
+            if not target.startswith(digits):
+                break
+    return None
+
+
+def _reveals_text_answer(text: str, answer: str) -> str | None:
+    """Non-numeric answers (expressions, choices, words): compare with spacing and case removed."""
+    compact = re.sub(r"\s+", "", answer).lower()
+    if len(compact) == 1 and compact.isalpha():
+        m = re.search(
+            rf"(?:\b(?:option|choice|answer|letter)\s*\(?|\(){re.escape(compact)}\b\)?|\bis\s+{re.escape(compact)}\b\W*$",
+            text,
+            re.IGNORECASE,
+        )
+        return m.group(0) if m else None
+    if len(compact) < 2:
+        return None
+    haystack = re.sub(r"\s+", "", text).lower().replace("**", "^")
+    return answer if compact.replace("**", "^") in haystack else None
+
+
+def allowed_numbers(texts: Iterable[str]) -> set[Fraction]:
+    """Every value written in ``texts``, with percentages also as proportions and fractions also by parts."""
+    allowed: set[Fraction] = set()
+    for text in texts:
+        for m in find_numbers(text):
+            allowed.add(m.value)
+            allowed.add(abs(m.value))
+            if m.percent:
+                allowed.add(m.proportion)
+            parts = _FRACTION_PARTS_RE.search(m.text) if m.form in ("fraction", "latex_fraction") else None
+            if parts:
+                allowed.update(Fraction(p) for p in parts.groups() if p)
+    return allowed
+
+
+def _plan_texts(plan: TurnPlan) -> list[str]:
+    texts = [plan.question, plan.hint, plan.feedback, plan.told, plan.concept, plan.student_value]
+    return [t for t in texts if t] + list(plan.may_mention)
+
+
+def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext) -> GuardVerdict:
+    """Check one finished reply against its plan; the verdict lists every reason it fails."""
+    reasons: list[str] = []
+    text = reply_text.strip()
+    if not text:
+        return GuardVerdict(False, ("the reply is empty",))
+    if len(text) > plan.max_chars:
+        reasons.append(f"the reply is longer than {plan.max_chars} characters")
+    revealed = revealed_values(text, plan.must_not_reveal)
+    for value, form in revealed:
+        reasons.append(f"reveals {value} (as {form!r})")
+    # A revealed value is reported once, as revealed, not again as made up.
+    allowed = ALWAYS_ALLOWED | allowed_numbers(
+        [context.problem_text, *context.dialogue, *_plan_texts(plan), *(v for v, _ in revealed)]
+    )
+    for m in find_numbers(text):
+        if m.value in allowed or abs(m.value) in allowed or (m.percent and m.proportion in allowed):
+            continue
+        parts = _FRACTION_PARTS_RE.search(m.text) if m.form in ("fraction", "latex_fraction") else None
+        if parts and all(Fraction(p) in allowed for p in parts.groups() if p):
+            continue
+        reasons.append(f"mentions {format_number(m.value)}, which appears nowhere in the problem, dialogue or plan")
+    if not plan.solved and _ANSWER_PHRASE_RE.search(text):
+        reasons.append("announces the answer before the problem is solved")
+    if plan.asks_question and "?" not in text:
+        reasons.append("the move asks a question but the reply asks none")
+    return GuardVerdict(not reasons, tuple(reasons))
+
+
+def first_passing(candidates: Sequence[str], plan: TurnPlan, context: GuardContext) -> tuple[int, GuardVerdict]:
+    """The index of the first candidate reply that passes (or -1) and the verdict of the last one checked."""
+    verdict = GuardVerdict(False, ("no candidate reply",))
+    for i, candidate in enumerate(candidates):
+        verdict = check_reply(candidate, plan, context)
+        if verdict.ok:
+            return i, verdict
+    return -1, verdict

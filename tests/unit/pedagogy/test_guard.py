@@ -1,0 +1,124 @@
+from __future__ import annotations
+
+import pytest
+
+from pedagogy.guard import GuardContext, check_reply
+from pedagogy.plan import BudgetRemaining, TurnPlan
+
+PROBLEM = "Maya bakes 4 trays of 6 cookies and sells each cookie for $0.50. How much money does she make?"
+CONTEXT = GuardContext(PROBLEM, ("Hi! How many cookies does Maya bake?", "10"))
+
+
+def plan_for(*secret: str, asks_question: bool = True, solved: bool = False, max_chars: int = 700) -> TurnPlan:
+    return TurnPlan(
+        move="focus",
+        sub_kind="hint",
+        target_node="cookies",
+        reason="test",
+        budget=BudgetRemaining(hints=3, tells=1),
+        question="How many cookies does Maya bake?",
+        hint="Each tray holds the same number of cookies.",
+        must_not_reveal=secret,
+        asks_question=asks_question,
+        solved=solved,
+        max_chars=max_chars,
+    )
+
+
+def test_a_reply_that_follows_the_plan_passes() -> None:
+    reply = "Here's a hint: each tray holds the same number of cookies. How many cookies does Maya bake?"
+    assert check_reply(reply, plan_for("24", "12"), CONTEXT).ok
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "It's 24, right? What do you think?",
+        "Is it twenty-four? Check!",
+        "Is it twenty four cookies?",
+        "Think $4 \\times 6 = 24$. Does that help?",
+        "So x=24 here?",
+        "That gives 24.0 cookies, see?",
+        "Maybe 24cookies?",
+        "The digits are 2, 4. Got it?",
+        "Write two four. Got it?",
+        "About 24 million cookies?",
+        "Roughly 24 and a half?",
+    ],
+)
+def test_it_rejects_a_forbidden_value_in_any_surface_form(reply: str) -> None:
+    verdict = check_reply(reply, plan_for("24"), CONTEXT)
+    assert not verdict.ok
+    assert any(r.startswith("reveals 24") for r in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Half a dollar each, so what is 1/2 of the trays?",
+        "Each is 0.5 of a tray?",
+        "Think of 50% of it?",
+        "Look at \\frac{2}{4} of the trays?",
+        "Is it one half?",
+    ],
+)
+def test_it_rejects_an_equivalent_fraction_decimal_or_percentage(reply: str) -> None:
+    context = GuardContext("A pie is cut into parts. What fraction is left?", ())
+    verdict = check_reply(reply, plan_for("0.5"), context)
+    assert any(r.startswith("reveals 0.5") for r in verdict.reasons), verdict.reasons
+
+
+def test_a_division_still_to_be_done_does_not_reveal_its_result() -> None:
+    context = GuardContext("Natalia sold 48 clips in April and half as many in May.", ())
+    assert check_reply("What is 48/2?", plan_for("24"), context).ok
+
+
+def test_the_parts_of_a_fraction_are_numbers_too() -> None:
+    context = GuardContext("The family had 24 bites, shared between them.", ())
+    assert not check_reply("The family had 24/2 bites each?", plan_for("2"), context).ok
+
+
+@pytest.mark.parametrize("reply", ["Remember the 37 apples?", "There are thirty-seven trays?"])
+def test_it_rejects_a_number_that_appears_nowhere(reply: str) -> None:
+    verdict = check_reply(reply, plan_for("24"), CONTEXT)
+    assert any("appears nowhere" in r for r in verdict.reasons)
+
+
+def test_numbers_from_the_problem_the_dialogue_and_the_plan_are_allowed() -> None:
+    reply = "There are 4 trays with 6 cookies each, and you said 10. Each cookie sells for $0.50. Why 10?"
+    assert check_reply(reply, plan_for("24"), CONTEXT).ok
+
+
+def test_it_rejects_announcing_the_answer_before_the_problem_is_solved() -> None:
+    verdict = check_reply("The answer is what you get when you multiply. Try it?", plan_for("24"), CONTEXT)
+    assert "announces the answer before the problem is solved" in verdict.reasons
+    after = GuardContext(PROBLEM, ("How much money does she make?", "12"))
+    assert check_reply("The answer is 12, well done! What helped?", plan_for(solved=True), after).ok
+
+
+def test_it_requires_a_question_when_the_move_asks_one() -> None:
+    assert not check_reply("Each tray holds the same number of cookies.", plan_for("24"), CONTEXT).ok
+    assert check_reply("Nice work today.", plan_for(asks_question=False), CONTEXT).ok
+
+
+def test_it_bounds_the_length_of_a_reply() -> None:
+    verdict = check_reply("Why? " * 50, plan_for("24", max_chars=100), CONTEXT)
+    assert any("longer than" in r for r in verdict.reasons)
+
+
+def test_an_empty_reply_fails() -> None:
+    assert not check_reply("   ", plan_for("24"), CONTEXT).ok
+
+
+def test_it_lists_every_reason_a_reply_fails() -> None:
+    verdict = check_reply("The answer is 24 and 99.", plan_for("24"), CONTEXT)
+    assert len(verdict.reasons) == 4
+
+
+def test_a_forbidden_expression_answer_is_found_with_any_spacing() -> None:
+    assert not check_reply("Could it be 2x+6 ?", plan_for("2x + 6"), GuardContext("Expand 2(x+3).", ())).ok
+
+
+def test_a_forbidden_choice_letter_is_found() -> None:
+    verdict = check_reply("I would pick option B, wouldn't you?", plan_for("B"), GuardContext("Pick one.", ()))
+    assert not verdict.ok
