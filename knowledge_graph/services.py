@@ -1,31 +1,30 @@
-"""Writes to the skill graph."""
+"""Writes to the skill graph and to learners' mastery."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
-from .models import PrerequisiteEdge, Skill
+from . import bkt
+from .graph import CycleError
+from .models import Evidence, PrerequisiteEdge, Skill, SkillState
+from .selectors import parameters_for, skill_graph
 
 
 class SkillGraphError(ValueError):
     """A write that would break the graph, such as an edge that closes a cycle."""
 
 
-def _path(edges: dict[str, set[str]], start: str, goal: str) -> list[str] | None:
-    """A path start -> ... -> goal along prerequisite -> skill edges, or None."""
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        if node == goal:
-            return path
-        if node in seen:
-            continue
-        seen.add(node)
-        stack.extend((nxt, [*path, nxt]) for nxt in edges.get(node, ()))
-    return None
+@dataclass(frozen=True)
+class MasteryChange:
+    skill: str
+    before: float
+    after: float
+    correct: bool | None
 
 
 @transaction.atomic
@@ -48,21 +47,92 @@ def prerequisites_add(*, pairs: Iterable[tuple[str, str]]) -> int:
     """
     pair_list = list(pairs)
     skills = {s.code: s for s in Skill.objects.filter(code__in={c for p in pair_list for c in p})}
-    edges: dict[str, set[str]] = {}
-    for pre, post in PrerequisiteEdge.objects.values_list("prerequisite__code", "skill__code"):
-        edges.setdefault(pre, set()).add(post)
+    graph = skill_graph()
     created = 0
     for pre, post in pair_list:
         missing = [c for c in (pre, post) if c not in skills]
         if missing:
             raise SkillGraphError(f"unknown skill {missing[0]!r} in prerequisite edge {pre} -> {post}")
-        if pre == post:
-            raise SkillGraphError(f"a skill cannot be its own prerequisite: {pre}")
-        back = _path(edges, post, pre)
-        if back is not None:
-            cycle = " -> ".join([*back, post])
-            raise SkillGraphError(f"edge {pre} -> {post} would close the cycle {cycle}")
-        edges.setdefault(pre, set()).add(post)
+        try:
+            graph.add_edge(pre, post)
+        except CycleError as exc:
+            raise SkillGraphError(str(exc)) from exc
         _, was_created = PrerequisiteEdge.objects.get_or_create(prerequisite=skills[pre], skill=skills[post])
         created += int(was_created)
     return created
+
+
+@transaction.atomic
+def evidence_apply(
+    *, learner: Any, observations: Sequence[tuple[Sequence[str], bool]], turn_id: int | None = None
+) -> list[MasteryChange]:
+    """Apply step outcomes to a learner's mastery: each observation updates EVERY skill it is tagged with.
+
+    Runs inside the caller's transaction (the one that stores the turn), so a turn and its evidence land together.
+    Unknown skill codes are ignored: content may tag skills the graph has not been told about.
+    """
+    codes = sorted({code for skills, _ in observations for code in skills})
+    skills = {s.code: s for s in Skill.objects.filter(code__in=codes)}
+    params = parameters_for(skills)
+    states = {
+        s.skill.code: s
+        for s in SkillState.objects.select_for_update()
+        .filter(learner=learner, skill__in=skills.values())
+        .select_related("skill")
+    }
+    now = timezone.now()
+    changes: list[MasteryChange] = []
+    evidence: list[Evidence] = []
+    for skill_codes, correct in observations:
+        for code in dict.fromkeys(skill_codes):
+            if code not in skills:
+                continue
+            state = states.get(code)
+            if state is None:
+                state = SkillState(learner=learner, skill=skills[code], mastery=params[code].prior)
+                states[code] = state
+            update = bkt.observe(state.mastery, correct, params[code])
+            evidence.append(
+                Evidence(
+                    learner=learner,
+                    skill=skills[code],
+                    turn_id=turn_id,
+                    correct=correct,
+                    before=update.before,
+                    after=update.after,
+                )
+            )
+            changes.append(MasteryChange(code, update.before, update.after, correct))
+            state.mastery = update.after
+            state.attempts += 1
+            state.correct += int(correct)
+            state.last_evidence_at = now
+    for state in states.values():
+        state.save()
+    Evidence.objects.bulk_create(evidence)
+    return changes
+
+
+@transaction.atomic
+def mastery_override(*, learner: Any, skill: Skill, mastery: float, author: Any, note: str) -> MasteryChange:
+    """A teacher's correction of a mastery figure, kept in the evidence log beside the observations."""
+    if not 0.0 <= mastery <= 1.0:
+        raise ValueError("mastery must be between 0 and 1")
+    if not note.strip():
+        raise ValueError("say why: an override needs a note")
+    state, _ = SkillState.objects.select_for_update().get_or_create(
+        learner=learner, skill=skill, defaults={"mastery": parameters_for([skill.code])[skill.code].prior}
+    )
+    before = state.mastery
+    state.mastery = mastery
+    state.save(update_fields=["mastery", "updated_at"])
+    Evidence.objects.create(
+        learner=learner,
+        skill=skill,
+        kind=Evidence.Kind.OVERRIDE,
+        before=before,
+        after=mastery,
+        note=note.strip(),
+        author=author,
+    )
+    return MasteryChange(skill.code, before, mastery, None)

@@ -1,12 +1,16 @@
-"""The tutoring session's websocket.
+"""The tutoring session's websocket: students send messages, everyone watching sees the tutor's reply stream in.
 
 Close codes: 4401 not signed in, 4403 not allowed (also used for sessions that do not exist, so ids reveal nothing),
-4400 a message the server cannot accept, 4429 too many messages.
+4400 a frame that is not a JSON message.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -14,8 +18,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from . import permissions, ratelimit, services
+from models.backends import TutorLLMError
+from pedagogy.realize import deliver
+
+from . import permissions, ratelimit, services, tutoring
+from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession
+
+logger = logging.getLogger(__name__)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
@@ -25,15 +35,39 @@ CLOSE_BAD_MESSAGE = 4400
 MAX_MESSAGE_CHARS = getattr(settings, "TUTOR_MAX_MESSAGE_CHARS", 2000)
 MAX_FRAME_BYTES = 16_384
 MESSAGES_PER_MINUTE = getattr(settings, "TUTOR_MESSAGES_PER_MINUTE", 20)
+REPLY_TIMEOUT_SECONDS = getattr(settings, "TUTOR_REPLY_TIMEOUT_SECONDS", 45)
+MAX_NEW_TOKENS = 160
+# Streaming sends the whole text so far (simple, and order-proof); this caps how often.
+TOKEN_FLUSH_SECONDS = 0.05
+
+# A reply runs as a task of its own, not of the socket that asked for it: if the student's connection drops
+# mid-reply, the reply is still finished, guarded and stored, and shown when the student comes back.
+_REPLIES: set[asyncio.Task[None]] = set()
+# One reply at a time per session in this process, so two tabs cannot plan from the same dialogue state.
+_SESSION_LOCKS: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def session_group(session_id: int) -> str:
     return f"session-{session_id}"
 
 
+def _session_lock(session_id: int) -> asyncio.Lock:
+    lock = _SESSION_LOCKS.get(session_id)
+    if lock is None:
+        lock = asyncio.Lock()
+        _SESSION_LOCKS[session_id] = lock
+    return lock
+
+
+async def replies_in_flight() -> None:
+    """Wait for every reply this process has started (tests and graceful shutdown)."""
+    while _REPLIES:
+        await asyncio.gather(*list(_REPLIES), return_exceptions=True)
+
+
 @database_sync_to_async
 def load_session(session_id: int) -> TutoringSession | None:
-    return TutoringSession.objects.select_related("student").filter(pk=session_id).first()
+    return TutoringSession.objects.select_related("student", "problem").filter(pk=session_id).first()
 
 
 @database_sync_to_async
@@ -42,8 +76,22 @@ def check_access(user: Any, session: TutoringSession) -> tuple[bool, bool]:
 
 
 @database_sync_to_async
+def current_status(session_id: int) -> str:
+    return TutoringSession.objects.values_list("status", flat=True).get(pk=session_id)
+
+
+@database_sync_to_async
 def store_student_turn(session: TutoringSession, text: str, client_id: str | None) -> tuple[Turn, bool]:
     return services.turn_append(session=session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id)
+
+
+@database_sync_to_async
+def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
+    session = TutoringSession.objects.select_related("student", "assignment", "problem").get(pk=session_id)
+    return tutoring.turn_plan(session=session, message=message, mode=prompt_mode())
+
+
+complete_reply = database_sync_to_async(tutoring.turn_complete)
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -72,25 +120,39 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
+    # -- from the browser ----------------------------------------------------------------------------------
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if not self.can_write:
-            await self.send_notice("This session is read-only for you.")
-            return
         if text_data is None or len(text_data.encode()) > MAX_FRAME_BYTES:
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
         try:
             payload = json.loads(text_data)
         except json.JSONDecodeError:
+            payload = None
+        if not isinstance(payload, dict):
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
-        text = str(payload.get("message", "")).strip() if isinstance(payload, dict) else ""
-        client_id = str(payload.get("client_id") or "")[:64] or None if isinstance(payload, dict) else None
+        if payload.get("type") == "sync":
+            await self.send_missed_turns(payload.get("after"))
+            return
+        await self.receive_message(payload)
+
+    async def receive_message(self, payload: dict[str, Any]) -> None:
+        if not self.can_write:
+            await self.send_notice("This session is read-only for you.")
+            return
+        action = str(payload.get("action") or "")
+        text = tutoring.HELP_MESSAGES.get(action) or str(payload.get("message") or "").strip()
+        client_id = str(payload.get("client_id") or "")[:64] or None
         if not text:
             await self.send_notice("Type a message first.")
             return
         if len(text) > MAX_MESSAGE_CHARS:
             await self.send_notice(f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters.")
+            return
+        if await current_status(self.session.pk) != TutoringSession.Status.ACTIVE:
+            await self.send_notice("This problem is finished. Pick another one from your dashboard.")
             return
         allowed = await database_sync_to_async(ratelimit.hit)(
             f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60
@@ -98,17 +160,111 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self.send_notice("You are sending messages very fast. Wait a moment, then try again.")
             return
+        # Stored (and committed) before the model is called: nothing a student typed is ever lost.
         turn, created = await store_student_turn(self.session, text, client_id)
-        if created:
-            await self.channel_layer.group_send(self.group, {"type": "turn.stored", "turn_id": turn.pk})
+        if not created:
+            return  # a resend of a message we already have, and already answered or answering
+        await self.channel_layer.group_send(self.group, {"type": "turn.stored", "turn_id": turn.pk})
+        task = asyncio.create_task(self.reply_to(turn))
+        _REPLIES.add(task)
+        task.add_done_callback(_REPLIES.discard)
+
+    # -- the tutor's reply ---------------------------------------------------------------------------------
+
+    async def reply_to(self, student_turn: Turn) -> None:
+        session_id = student_turn.session_id
+        bubble = f"pending-{student_turn.seq}"
+        layer, group = self.channel_layer, session_group(session_id)
+        async with _session_lock(session_id):
+            try:
+                planned = await plan_reply(session_id, student_turn.text)
+                await layer.group_send(group, {"type": "reply.start", "bubble": bubble})
+                llm = tutor_llm()
+                model_reply = await self.stream_model(llm, planned, bubble)
+                delivery = deliver(model_reply, planned.plan, planned.context)
+                completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
+            except Exception:
+                logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
+                await layer.group_send(group, {"type": "reply.failed", "bubble": bubble})
+                return
+            await layer.group_send(group, {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk})
+
+    async def stream_model(self, llm: Any, planned: tutoring.PlannedTurn, bubble: str) -> str | None:
+        """The model's whole reply, streamed to the page as it comes; None when the model failed or is off."""
+        if llm.name == "none":
+            return None
+        layer, group = self.channel_layer, session_group(planned.session_id)
+        pieces: list[str] = []
+        last_flush = 0.0
+        try:
+            async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
+                async for piece in llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7):
+                    pieces.append(piece)
+                    if time.monotonic() - last_flush >= TOKEN_FLUSH_SECONDS:
+                        last_flush = time.monotonic()
+                        await layer.group_send(
+                            group, {"type": "reply.token", "bubble": bubble, "text": "".join(pieces)}
+                        )
+        except (TutorLLMError, TimeoutError) as exc:
+            logger.warning("tutor model failed, using the template: %s", exc)
+            return None
+        return "".join(pieces).strip() or None
+
+    # -- to the browser (group events) ---------------------------------------------------------------------
 
     async def turn_stored(self, event: dict[str, Any]) -> None:
-        html = await database_sync_to_async(self._render_turn)(event["turn_id"])
+        await self.send(text_data=await self.render_turns(turn_ids=[event["turn_id"]]))
+
+    async def reply_start(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=render_to_string("sessions/_pending.html", {"bubble": event["bubble"]}))
+
+    async def reply_token(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=render_to_string("sessions/_token.html", event))
+
+    async def reply_failed(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=render_to_string("sessions/_failed.html", {"bubble": event["bubble"]}))
+
+    async def reply_final(self, event: dict[str, Any]) -> None:
+        html = await database_sync_to_async(self._render_final)(event["turn_id"], event["bubble"])
         await self.send(text_data=html)
 
-    def _render_turn(self, turn_id: int) -> str:
-        turn = Turn.objects.get(pk=turn_id)
-        return render_to_string("sessions/_turn_oob.html", {"turn": turn})
+    def _render_final(self, turn_id: int, bubble: str) -> str:
+        session = TutoringSession.objects.select_related("problem", "student", "assignment").get(pk=self.session.pk)
+        turn = Turn.objects.select_related("session").get(pk=turn_id)
+        solved = session.status == TutoringSession.Status.SOLVED
+        return render_to_string(
+            "sessions/_final.html",
+            {
+                "bubble": bubble,
+                "turn": turn,
+                "session": session,
+                "user": self.scope["user"],
+                "mastery": tutoring.mastery_rows(session, tutoring.mastery_before(turn)),
+                "hints_left": tutoring.hints_left(session),
+                "next_problem": tutoring.next_problem_for(session) if solved else None,
+                "can_write": self.can_write,
+            },
+        )
+
+    async def render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
+        def render() -> str:
+            turns = Turn.objects.select_related("session").filter(session_id=self.session.pk)
+            turns = turns.filter(pk__in=turn_ids) if turn_ids is not None else turns.filter(seq__gt=after or 0)
+            return render_to_string(
+                "sessions/_turns_oob.html", {"turns": turns.order_by("seq"), "user": self.scope["user"]}
+            )
+
+        html: str = await database_sync_to_async(render)()
+        return html
+
+    async def send_missed_turns(self, after: Any) -> None:
+        try:
+            after_seq = max(0, int(after))
+        except (TypeError, ValueError):
+            after_seq = 0
+        html = await self.render_turns(after=after_seq)
+        if "data-seq" in html:
+            await self.send(text_data=html)
 
     async def send_notice(self, text: str) -> None:
         await self.send(text_data=render_to_string("sessions/_notice.html", {"notice": text}))

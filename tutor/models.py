@@ -9,6 +9,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.urls import reverse
 
+from pedagogy import domain
+
 # Join codes avoid letters and digits that read alike (0/O, 1/I/L) because students type them from a board.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 8
@@ -132,6 +134,19 @@ class Problem(models.Model):
     def __str__(self) -> str:
         return self.title
 
+    def to_domain(self) -> domain.Problem:
+        """The problem as the planner sees it. Prefetch steps, hints, misconceptions and skills to keep it cheap."""
+        return domain.Problem(
+            id=f"{self.slug}@{self.version}",
+            title=self.title,
+            text=self.text,
+            answer=self.answer,
+            answer_type=self.answer_type,  # type: ignore[arg-type]
+            unit=self.unit or None,
+            skills=tuple(s.code for s in self.skills.all()),
+            steps=tuple(step.to_domain() for step in self.steps.all()),
+        )
+
 
 class Step(models.Model):
     problem = models.ForeignKey(Problem, on_delete=models.CASCADE, related_name="steps")
@@ -148,6 +163,28 @@ class Step(models.Model):
 
     def __str__(self) -> str:
         return f"{self.problem.slug} step {self.position}"
+
+    def to_domain(self) -> domain.Step:
+        return domain.Step(
+            id=str(self.position),
+            prompt=self.prompt,
+            answer=self.answer,
+            answer_type=self.answer_type,  # type: ignore[arg-type]
+            skills=tuple(s.code for s in self.skills.all()),
+            hints=tuple(
+                domain.Hint(
+                    kind=h.kind,  # type: ignore[arg-type]
+                    text=h.text,
+                    answer=h.answer or None,
+                    answer_type=h.answer_type,  # type: ignore[arg-type]
+                )
+                for h in self.hints.all()
+            ),
+            misconceptions=tuple(
+                domain.Misconception(wrong=m.wrong, feedback=m.feedback, pattern=m.is_pattern)
+                for m in self.misconceptions.all()
+            ),
+        )
 
 
 class Hint(models.Model):
@@ -300,3 +337,43 @@ class Turn(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AppendOnlyError("turns are append-only")
+
+
+class ImportJob(models.Model):
+    """An uploaded problem-set file and what importing it did. The upload is kept only until the import has run."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Not imported"
+
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs")
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=20, blank=True, help_text="Empty: detected from the file.")
+    set_name = models.CharField(max_length=200, blank=True)
+    upload = models.BinaryField(null=True, blank=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress = models.CharField(max_length=200, blank=True)
+    problem_set = models.ForeignKey(
+        ProblemSet, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_jobs"
+    )
+    summary = models.TextField(blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.get_status_display()})"
+
+    def get_absolute_url(self) -> str:
+        return reverse("admin_import_job", args=[self.pk])
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from knowledge_graph.bkt import MASTERY_THRESHOLD
+from knowledge_graph.models import Skill, SkillState
+
 from .models import Assignment, Classroom, Problem, Turn, TutoringSession, User
 
 NOT_STARTED = "not_started"
@@ -132,3 +135,30 @@ def student_sessions(*, student: User, classroom: Classroom | None = None) -> Qu
 
 def session_turns(*, session: TutoringSession, after_seq: int = 0) -> QuerySet[Turn]:
     return Turn.objects.filter(session=session, seq__gt=after_seq).order_by("seq")
+
+
+def assigned_skill_codes(*, classroom_ids: list[int]) -> set[str]:
+    """The skills tagged on the current problems (and their steps) of the sets assigned to these classes."""
+    problems = Problem.objects.filter(
+        is_current=True, problem_set__assignments__classroom_id__in=classroom_ids
+    ).values_list("pk", flat=True)
+    codes = set(Skill.objects.filter(problems__in=problems).values_list("code", flat=True))
+    codes |= set(Skill.objects.filter(steps__problem__in=problems).values_list("code", flat=True))
+    return codes
+
+
+def class_mastery(*, classroom: Classroom, codes: set[str]) -> tuple[dict[str, float | None], dict[str, str]]:
+    """Average mastery per skill over the class's students, and a line per skill saying how many mastered it."""
+    students = list(User.objects.filter(enrollment__classroom=classroom).values_list("pk", flat=True))
+    totals: dict[str, list[float]] = defaultdict(list)
+    for code, value in SkillState.objects.filter(learner_id__in=students, skill__code__in=codes).values_list(
+        "skill__code", "mastery"
+    ):
+        totals[code].append(value)
+    average: dict[str, float | None] = {c: (sum(v) / len(v) if v else None) for c, v in totals.items()}
+    details = {
+        c: f"{sum(x >= MASTERY_THRESHOLD for x in totals.get(c, []))} of {len(students)} students mastered; "
+        f"{len(totals.get(c, []))} with evidence"
+        for c in codes
+    }
+    return average, details

@@ -141,6 +141,8 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # A file, not memory, so a test server in another process (browser tests over websockets) sees the same data.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the channel layer, the cache (rate limits) and Celery.
@@ -172,6 +174,9 @@ CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 360)
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_BEAT_SCHEDULE = {
+    "refit-mastery-parameters": {"task": "knowledge_graph.tasks.refit_parameters", "schedule": 6 * 60 * 60},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
@@ -181,6 +186,11 @@ TUTOR_LLM_BACKEND = os.environ.get("TUTOR_LLM_BACKEND", "local")
 TUTOR_LLM_URL = os.environ.get("TUTOR_LLM_URL", "")
 TUTOR_LLM_MODEL = os.environ.get("TUTOR_LLM_MODEL", "")
 TUTOR_LLM_API_KEY = os.environ.get("TUTOR_LLM_API_KEY", "")
+# paraphrase (small models restate the planner's template) or plan (fine-tuned models realize the plan);
+# empty picks by backend: paraphrase for local, plan for openai.
+TUTOR_LLM_PROMPT_MODE = os.environ.get("TUTOR_LLM_PROMPT_MODE", "")
+if TUTOR_LLM_PROMPT_MODE not in {"", "paraphrase", "plan"}:
+    raise ImproperlyConfigured(f"TUTOR_LLM_PROMPT_MODE must be paraphrase or plan, got {TUTOR_LLM_PROMPT_MODE!r}")
 if TUTOR_LLM_BACKEND not in {"local", "openai", "none"}:
     raise ImproperlyConfigured(f"TUTOR_LLM_BACKEND must be local, openai or none, got {TUTOR_LLM_BACKEND!r}")
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, admin_tools, home, sessions, student, teacher
+from .views import accounts, admin_tools, home, imports, sessions, skills, student, teacher
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -13,6 +13,7 @@ urlpatterns = [
     path("student/", student.dashboard, name="student_dashboard"),
     path("student/join/", student.join_class, name="join_class"),
     path("student/sessions/", student.session_history, name="session_history"),
+    path("student/skills/", skills.student_skills, name="student_skills"),
     path(
         "student/assignments/<int:assignment_id>/problems/<int:problem_id>/start/",
         student.session_start,
@@ -23,6 +24,12 @@ urlpatterns = [
     path("teacher/classes/new/", teacher.class_create, name="class_create"),
     path("teacher/classes/<int:class_id>/", teacher.class_detail, name="class_detail"),
     path("teacher/classes/<int:class_id>/settings/", teacher.class_settings, name="class_settings"),
+    path("teacher/classes/<int:class_id>/skills/", skills.class_skills, name="class_skills"),
+    path(
+        "teacher/classes/<int:class_id>/students/<int:student_id>/skills/",
+        skills.class_student_skills,
+        name="class_student_skills",
+    ),
     path("teacher/classes/<int:class_id>/assignments/new/", teacher.assignment_create, name="assignment_create"),
     path(
         "teacher/classes/<int:class_id>/students/<int:student_id>/",
@@ -31,6 +38,8 @@ urlpatterns = [
     ),
     path("manage/teachers/", admin_tools.teachers, name="admin_teachers"),
     path("manage/teachers/<int:user_id>/active/", admin_tools.teacher_active, name="admin_teacher_active"),
+    path("manage/imports/", imports.imports, name="admin_imports"),
+    path("manage/imports/<int:job_id>/", imports.import_job, name="admin_import_job"),
     path("admin/", admin.site.urls),
 ]
 

@@ -50,18 +50,40 @@
     }
   });
 
-  // Each send carries a fresh id so a resent message (double click, reconnect) is stored once.
+  function lastSeq() {
+    var seqs = Array.prototype.map.call(document.querySelectorAll("#transcript [data-seq]"), function (el) {
+      return parseInt(el.getAttribute("data-seq"), 10) || 0;
+    });
+    return seqs.length ? Math.max.apply(null, seqs) : 0;
+  }
+
+  // Each send carries a fresh id so a resent message (double click, a send queued across a reconnect) is stored
+  // once. The page's CSRF header is for HTTP requests and stays out of socket messages.
   document.addEventListener("htmx:wsConfigSend", function (event) {
     event.detail.parameters.client_id = newClientId();
+    event.detail.headers = null;
   });
-  document.addEventListener("htmx:wsAfterSend", function () {
+  // On every (re)connect, ask for the turns this page has not seen: replies finished while the socket was down.
+  document.addEventListener("htmx:wsOpen", function (event) {
+    event.detail.socketWrapper.send(JSON.stringify({ type: "sync", after: lastSeq() }));
+  });
+  document.addEventListener("htmx:wsAfterSend", function (event) {
+    if (!event.target || event.target.id !== "message-form") return;
     var input = document.getElementById("message-input");
     var preview = document.getElementById("math-preview");
     if (input) { input.value = ""; input.focus(); }
     if (preview) preview.textContent = "";
   });
   document.addEventListener("htmx:wsAfterMessage", function () {
-    renderMath(document.getElementById("transcript"));
+    // A turn can arrive twice (the page rendered it and the socket also delivered it): keep the first.
+    var seen = {};
+    document.querySelectorAll("#transcript [data-seq]").forEach(function (el) {
+      var seq = el.getAttribute("data-seq");
+      if (seen[seq]) el.remove(); else seen[seq] = true;
+    });
+    var transcript = document.getElementById("transcript");
+    renderMath(transcript);
+    if (transcript) transcript.lastElementChild && transcript.lastElementChild.scrollIntoView({ block: "nearest" });
   });
   document.addEventListener("htmx:afterSwap", function (event) { renderMath(event.target); });
 })();

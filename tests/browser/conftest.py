@@ -63,3 +63,52 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
     context.close()
+
+
+@pytest.fixture
+def asgi_live_server(transactional_db: None, settings: Any) -> Iterator[str]:
+    """The full ASGI app (HTTP and websockets) under Daphne in a child process, on the test database.
+
+    The child is forked with this process's settings, so tests set what they need (the model backend, say) first.
+    """
+    from daphne.testing import DaphneProcess
+    from django.db import connections
+
+    from tutor.llm import tutor_llm
+
+    tutor_llm.cache_clear()
+    connections.close_all()  # a forked child must not share this process's database connections
+    process = DaphneProcess("127.0.0.1", _static_asgi_application, setup=_fresh_async_state)
+    process.start()
+    if not process.ready.wait(timeout=30):
+        process.terminate()
+        pytest.fail(f"the ASGI test server did not start: {process.errors.get() if not process.errors.empty() else ''}")
+    try:
+        yield f"http://127.0.0.1:{process.port.value}"
+    finally:
+        process.terminate()
+        process.join(timeout=10)
+
+
+def _fresh_async_state() -> None:
+    """In the forked server: drop what the fork copied but whose threads and event loops stayed behind.
+
+    A fork copies thread-pool executors without their worker threads (work submitted to them would wait forever) and
+    channel layers bound to this process's event loops.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from asgiref.sync import SyncToAsync
+    from channels.layers import channel_layers
+
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    SyncToAsync.context_to_thread_executor.clear()
+    channel_layers.backends.clear()
+
+
+def _static_asgi_application() -> Any:
+    from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+
+    from tutor.asgi import application
+
+    return ASGIStaticFilesHandler(application)

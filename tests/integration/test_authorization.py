@@ -66,6 +66,21 @@ ROUTES = [
         data={"join_code": "NOPE2345"},
     ),
     Route("session_history", "get", none_, only({"student": 200, "other_student": 200})),
+    Route("student_skills", "get", none_, only({"student": 200, "other_student": 200})),
+    Route("class_skills", "get", cls, only({"teacher": 200, "admin": 200})),
+    Route(
+        "class_student_skills",
+        "get",
+        lambda w: {"class_id": w.classroom.pk, "student_id": w.student.pk},
+        only({"teacher": 200, "admin": 200}),
+    ),
+    Route(
+        "class_student_skills",
+        "post",
+        lambda w: {"class_id": w.classroom.pk, "student_id": w.student.pk},
+        only({"teacher": 400, "admin": 400}),
+        data={"skill": "arith.add", "mastery": "150", "note": ""},
+    ),
     Route(
         "session_start",
         "post",
@@ -103,6 +118,13 @@ ROUTES = [
         only({"admin": 302}),
         data={"is_active": "1"},
     ),
+    Route("admin_imports", "get", none_, only({"admin": 200})),
+    Route(
+        "admin_import_job",
+        "get",
+        lambda w: {"job_id": w.admin.import_jobs.create(filename="set.yaml").pk},
+        only({"admin": 200}),
+    ),
     # Django's own admin sends everyone who is not staff to its log-in page.
     Route("admin:index", "get", none_, {**everyone(302), "admin": 200}),
 ]
@@ -129,7 +151,7 @@ def test_every_route_is_covered() -> None:
     assert _route_names(get_resolver().url_patterns) == {r.name for r in ROUTES}
 
 
-@pytest.mark.parametrize("route", ROUTES, ids=[r.name for r in ROUTES])
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r.name}-{r.method}" for r in ROUTES])
 def test_each_actor_gets_the_expected_status(route: Route, world: World) -> None:
     url = reverse(route.name, kwargs=route.kwargs(world))
     outcomes = {}

@@ -1,8 +1,79 @@
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.core.cache import cache
+from django.test import Client
 
 from tests.integration.conftest import World, build_world
+from tests.unit.models import test_backends as _backend_tests
+from tutor.asgi import application
+from tutor.llm import tutor_llm
 
 
 @pytest.fixture
 def world_tx(transactional_db: None) -> World:
     return build_world()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limit(world_tx: World) -> None:
+    for user in (world_tx.student, world_tx.other_student, world_tx.teacher):
+        cache.delete(f"rl:ws:{user.pk}")
+
+
+@pytest.fixture
+def llm_backend(settings: Any) -> Iterator[Any]:
+    """Choose the tutor model backend for a test; the process-wide backend is rebuilt around it."""
+
+    def use(name: str, url: str = "") -> None:
+        settings.TUTOR_LLM_BACKEND = name
+        settings.TUTOR_LLM_URL = url
+        settings.TUTOR_LLM_MODEL = "tutor" if name == "openai" else ""
+        tutor_llm.cache_clear()
+
+    use("none")
+    yield use
+    tutor_llm.cache_clear()
+
+
+def _cookie_for(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+async def open_socket(user: Any, session_id: int) -> WebsocketCommunicator:
+    cookie = await database_sync_to_async(_cookie_for)(user)
+    communicator = WebsocketCommunicator(
+        application,
+        f"/ws/sessions/{session_id}/",
+        headers=[(b"origin", b"http://localhost"), (b"host", b"localhost"), (b"cookie", cookie.encode())],
+    )
+    connected, code = await communicator.connect(timeout=5)
+    assert connected, code
+    return communicator
+
+
+async def say(tab: WebsocketCommunicator, text: str, client_id: str, **extra: Any) -> None:
+    await tab.send_to(text_data=json.dumps({"message": text, "client_id": client_id, **extra}))
+
+
+async def until_final(tab: WebsocketCommunicator, timeout: float = 20) -> list[str]:
+    """Every frame up to and including the one that delivers the tutor's finished reply."""
+    frames = []
+    while True:
+        frame = await tab.receive_from(timeout=timeout)
+        frames.append(frame)
+        if 'id="announcer"' in frame or "could not answer" in frame:
+            return frames
+
+
+# The stand-in vLLM server (asyncio, on loopback) that the model backend tests use, as a fixture here too.
+serve = _backend_tests.serve

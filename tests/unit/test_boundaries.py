@@ -14,6 +14,7 @@ PURE_MODULES = {
     "knowledge_graph.fitting": ("django", "torch"),
     "knowledge_graph.graph": ("django", "torch"),
     "knowledge_graph.recommend": ("django", "torch"),
+    "knowledge_graph.layout": ("django", "torch"),
 }
 
 PROBE = """

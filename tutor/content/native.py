@@ -2,38 +2,103 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
+from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from .answers import AnswerNormalizer
+from .base import ImportRequest, slugify
+from .errors import ContentError, ImportReport
+from .safety import parse_json, parse_yaml, read_text
 from .schema import ProblemSetDoc
 
+__all__ = ["ContentError", "NativeImporter", "load_native_file", "parse_native", "parse_native_data"]
 
-class ContentError(ValueError):
-    """A problem-set file that cannot be imported, with every reason and where it was found."""
 
-    def __init__(self, source: str, problems: list[str]) -> None:
-        self.source = source
-        self.problems = problems
-        super().__init__(f"{source}: " + "; ".join(problems))
+def parse_native_data(text: str, *, source: str) -> Any:
+    """The plain data of a native file: JSON when the name ends in ``.json``, otherwise YAML (safe loader)."""
+    return parse_json(text, source=source) if source.endswith(".json") else parse_yaml(text, source=source)
+
+
+def error_path(loc: tuple[int | str, ...]) -> str:
+    return ".".join(str(p) for p in loc) or "(top)"
 
 
 def parse_native(text: str, *, source: str) -> ProblemSetDoc:
     """Parse YAML (a superset of JSON) with the safe loader and validate it."""
-    try:
-        data = json.loads(text) if source.endswith(".json") else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ContentError(source, [f"not valid {'JSON' if source.endswith('.json') else 'YAML'}: {exc}"]) from exc
+    data = parse_native_data(text, source=source)
     try:
         return ProblemSetDoc.model_validate(data)
     except ValidationError as exc:
-        raise ContentError(
-            source,
-            [f"{'.'.join(str(p) for p in err['loc']) or '(top)'}: {err['msg']}" for err in exc.errors()],
-        ) from exc
+        raise ContentError(source, [f"{error_path(err['loc'])}: {err['msg']}" for err in exc.errors()]) from exc
 
 
 def load_native_file(path: Path) -> ProblemSetDoc:
-    return parse_native(path.read_text(encoding="utf-8"), source=str(path))
+    return parse_native(read_text(path, source=str(path)), source=str(path))
+
+
+def make_checkable(doc: ProblemSetDoc, normalizer: AnswerNormalizer, *, location: str) -> None:
+    """Normalize every answer of an authored document in place (an unreadable math answer becomes text)."""
+    for i, problem in enumerate(doc.problems):
+        where = f"problems.{i}"
+        problem.answer, problem.answer_type = normalizer.normalize(  # type: ignore[assignment]
+            problem.answer,
+            problem.answer_type,
+            role="problem",
+            location=location,
+            field=f"{where}.answer",
+            choices=problem.choices,
+        )
+        for j, step in enumerate(problem.steps):
+            step.answer, step.answer_type = normalizer.normalize(  # type: ignore[assignment]
+                step.answer,
+                step.answer_type,
+                role="step",
+                location=location,
+                field=f"{where}.steps.{j}.answer",
+                choices=step.choices,
+            )
+            for k, hint in enumerate(step.hints):
+                if hint.kind == "scaffold" and hint.answer:
+                    hint.answer, hint.answer_type = normalizer.normalize(  # type: ignore[assignment]
+                        hint.answer,
+                        hint.answer_type,
+                        role="scaffold",
+                        location=location,
+                        field=f"{where}.steps.{j}.hints.{k}.answer",
+                    )
+
+
+class NativeImporter:
+    """The native format, ``tutor-native/1``, in YAML or JSON (docs/formats.md)."""
+
+    name = "native"
+    label = "Native (YAML or JSON)"
+
+    def detect(self, path: Path) -> bool:
+        return path.is_file() and path.suffix.lower() in (".yaml", ".yml", ".json")
+
+    def read(self, request: ImportRequest, report: ImportReport) -> ProblemSetDoc | None:
+        source = request.source
+        try:
+            data = parse_native_data(read_text(request.path, source=source), source=source)
+        except ContentError as exc:
+            report.fail(exc)
+            return None
+        if isinstance(data, dict):
+            problems = data.get("problems")
+            if isinstance(problems, list):
+                if request.limit is not None:
+                    data["problems"] = problems = problems[: request.limit]
+                report.records = len(problems)
+            if request.set_name.strip() and isinstance(data.get("set"), dict):
+                data["set"] = {**data["set"], "slug": slugify(request.set_name), "title": request.set_name.strip()}
+        try:
+            doc = ProblemSetDoc.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors():
+                report.error(source, error_path(err["loc"]), err["msg"], code="invalid")
+            return None
+        make_checkable(doc, AnswerNormalizer(report), location=source)
+        return doc

@@ -5,12 +5,17 @@ docs/formats.md describes every field with a complete example; this module is th
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 FORMAT_ID = "tutor-native/1"
+# A step's hint ladder: hints, scaffold sub-questions and the bottom-out. Authored OATutor pathways reach about 45 rungs
+# once their scaffolds' own hints are included, so the cap leaves room for those.
+MAX_HINTS_PER_STEP = 60
 AnswerTypeName = Literal["number", "expression", "equation", "multiple_choice", "text"]
 SLUG = r"^[a-z0-9][a-z0-9._-]{0,119}$"
 
@@ -55,7 +60,7 @@ class StepDoc(_Doc):
     answer_type: AnswerTypeName = "number"
     choices: list[str] = Field(default_factory=list, max_length=26)
     skills: list[str] = Field(default_factory=list)
-    hints: list[HintDoc] = Field(default_factory=list, max_length=20)
+    hints: list[HintDoc] = Field(default_factory=list, max_length=MAX_HINTS_PER_STEP)
     misconceptions: list[MisconceptionDoc] = Field(default_factory=list, max_length=20)
 
 
@@ -119,3 +124,19 @@ class ProblemSetDoc(_Doc):
             if unknown:
                 raise ValueError(f"problem {problem.slug}: skills {', '.join(unknown)} are not declared under skills")
         return self
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of a native problem-set document (committed as docs/native-format.schema.json)."""
+    schema = ProblemSetDoc.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "Socratic Tutor problem set (tutor-native/1)"
+    return schema
+
+
+def json_schema_text() -> str:
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":  # python -m tutor.content.schema > docs/native-format.schema.json
+    sys.stdout.write(json_schema_text())

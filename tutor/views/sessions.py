@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
-from .. import permissions, selectors
+from .. import permissions, selectors, tutoring
 from ..models import TutoringSession
 
 
@@ -14,7 +14,8 @@ from ..models import TutoringSession
 def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
     """The session page: its student works here; the student's teachers and admins read it."""
     session = get_object_or_404(
-        TutoringSession.objects.select_related("problem", "problem__problem_set", "student"), pk=session_id
+        TutoringSession.objects.select_related("problem", "problem__problem_set", "student", "assignment"),
+        pk=session_id,
     )
     if not permissions.can_view_session(request.user, session):
         # 404, not 403: a session id should not reveal that someone else's session exists.
@@ -27,5 +28,8 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
             "problem": session.problem,
             "turns": selectors.session_turns(session=session),
             "can_write": permissions.can_work_in_session(request.user, session),
+            "mastery": tutoring.mastery_rows(session),
+            "hints_left": tutoring.hints_left(session),
+            "next_problem": tutoring.next_problem_for(session) if session.status == "solved" else None,
         },
     )

@@ -5,7 +5,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from .. import permissions, selectors, services
+from .. import permissions, selectors, services, tutoring
 from ..forms import JoinClassForm
 from ..models import Assignment, Problem, User
 from ._access import student_required
@@ -55,7 +55,11 @@ def session_start(request: HttpRequest, assignment_id: int, problem_id: int) -> 
     problem = get_object_or_404(Problem, pk=problem_id)
     if not permissions.can_work_on(request.user, assignment, problem):
         raise Http404("No such problem in your assignments.")
-    session, _ = services.session_start(student=request.user, problem=problem, assignment=assignment)
+    session, _ = tutoring.session_begin(student=request.user, problem=problem, assignment=assignment)
+    if request.htmx:  # type: ignore[attr-defined]
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = session.get_absolute_url()
+        return response
     return redirect(session)
 
 

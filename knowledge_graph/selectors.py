@@ -1,0 +1,147 @@
+"""Reads of the knowledge graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .bkt import DEFAULT_PARAMS, MASTERY_THRESHOLD, BKTParams
+from .graph import SkillGraph
+from .layout import layout
+from .models import PrerequisiteEdge, Skill, SkillParameters, SkillState
+
+
+def skill_graph() -> SkillGraph:
+    return SkillGraph(
+        skills=Skill.objects.values_list("code", flat=True),
+        edges=PrerequisiteEdge.objects.values_list("prerequisite__code", "skill__code"),
+    )
+
+
+def parameters_for(codes: Iterable[str]) -> dict[str, BKTParams]:
+    """Fitted parameters where a skill has them, the defaults otherwise."""
+    codes = list(codes)
+    fitted = {
+        p.skill.code: BKTParams(prior=p.prior, learn=p.learn, slip=p.slip, guess=p.guess, forget=p.forget)
+        for p in SkillParameters.objects.filter(skill__code__in=codes).select_related("skill")
+    }
+    return {code: fitted.get(code, DEFAULT_PARAMS) for code in codes}
+
+
+def mastery_for_learner(*, learner: Any, codes: Iterable[str] | None = None) -> dict[str, float]:
+    """Mastery per skill code. A skill with no evidence yet reports its prior."""
+    states = SkillState.objects.filter(learner=learner).select_related("skill")
+    if codes is not None:
+        codes = list(codes)
+        states = states.filter(skill__code__in=codes)
+    known = {s.skill.code: s.mastery for s in states}
+    wanted = codes if codes is not None else list(known)
+    priors = parameters_for(c for c in wanted if c not in known)
+    return {code: known[code] if code in known else priors[code].prior for code in wanted}
+
+
+# -- skill maps ------------------------------------------------------------------------------------------------
+
+NODE_WIDTH = 156
+NODE_HEIGHT = 44
+_RED, _AMBER, _GREEN, _GREY = (0xC8, 0x3C, 0x32), (0xE8, 0xA3, 0x17), (0x1D, 0x8A, 0x4E), (0x9A, 0xA3, 0xAE)
+
+
+def _mix(a: tuple[int, int, int], b: tuple[int, int, int], t: float) -> tuple[int, int, int]:
+    return (round(a[0] + (b[0] - a[0]) * t), round(a[1] + (b[1] - a[1]) * t), round(a[2] + (b[2] - a[2]) * t))
+
+
+def _hex(rgb: tuple[int, int, int]) -> str:
+    return "#{:02x}{:02x}{:02x}".format(*rgb)
+
+
+def mastery_colour(mastery: float | None) -> tuple[str, str]:
+    """(stroke, fill) for a mastery figure: red through amber to green at the mastery threshold; grey for none."""
+    if mastery is None:
+        base = _GREY
+    elif mastery < 0.5:
+        base = _mix(_RED, _AMBER, mastery / 0.5)
+    else:
+        base = _mix(_AMBER, _GREEN, min(1.0, (mastery - 0.5) / (MASTERY_THRESHOLD - 0.5)))
+    return _hex(base), _hex(_mix(base, (255, 255, 255), 0.78))
+
+
+@dataclass(frozen=True)
+class MapNode:
+    code: str
+    name: str
+    short_name: str
+    x: float
+    y: float
+    mastery: float | None
+    stroke: str
+    fill: str
+    detail: str
+    bar_width: float
+
+    @property
+    def percent(self) -> str:
+        return "no evidence yet" if self.mastery is None else f"{round(self.mastery * 100)}%"
+
+
+@dataclass(frozen=True)
+class MapEdge:
+    x1: float
+    y1: float
+    x2: float
+    y2: float
+
+
+@dataclass(frozen=True)
+class SkillMap:
+    nodes: list[MapNode]
+    edges: list[MapEdge]
+    width: float
+    height: float
+
+
+def with_prerequisites(codes: Iterable[str], graph: SkillGraph | None = None) -> set[str]:
+    graph = graph or skill_graph()
+    wanted = {c for c in codes if c in graph}
+    return wanted.union(*(graph.ancestors(c) for c in wanted)) if wanted else set()
+
+
+def skill_map(
+    *, codes: Iterable[str], mastery: Mapping[str, float | None], details: Mapping[str, str] | None = None
+) -> SkillMap:
+    """A drawable map of ``codes`` and the prerequisite edges among them, coloured by ``mastery``."""
+    graph = skill_graph()
+    placed = layout(graph, codes)
+    names = dict(Skill.objects.filter(code__in=[p.code for p in placed.skills]).values_list("code", "name"))
+    where = {p.code: p for p in placed.skills}
+    nodes = []
+    for p in placed.skills:
+        value = mastery.get(p.code)
+        stroke, fill = mastery_colour(value)
+        name = names.get(p.code, p.code)
+        nodes.append(
+            MapNode(
+                code=p.code,
+                name=name,
+                short_name=name if len(name) <= 21 else name[:20] + "…",
+                x=p.x - NODE_WIDTH / 2,
+                y=p.y - NODE_HEIGHT / 2,
+                mastery=value,
+                stroke=stroke,
+                fill=fill,
+                detail=(details or {}).get(p.code, ""),
+                bar_width=0 if value is None else round((NODE_WIDTH - 16) * value, 1),
+            )
+        )
+    edges = [
+        MapEdge(where[a].x + NODE_WIDTH / 2, where[a].y, where[b].x - NODE_WIDTH / 2 - 4, where[b].y)
+        for a, b in placed.edges
+    ]
+    return SkillMap(nodes, edges, placed.width, placed.height)
+
+
+def evidence_counts(*, learner: Any) -> dict[str, int]:
+    """How many observations back each of a learner's mastery figures."""
+    states = SkillState.objects.filter(learner=learner).select_related("skill")
+    return {s.skill.code: s.attempts for s in states}

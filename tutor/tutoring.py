@@ -1,0 +1,278 @@
+"""One tutoring turn, as services: plan it from the stored session, then store the reply with its consequences.
+
+Planning only reads; completing writes everything in one transaction (the tutor turn, the dialogue state, the hint
+budget, the session status, and the learner's mastery), so a turn and its evidence always land together. Between the
+two, the consumer streams the model's phrasing; a reply that fails the guard is replaced by the template.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from knowledge_graph import selectors as kg_selectors
+from knowledge_graph import services as kg_services
+from knowledge_graph.graph import SkillGraph
+from knowledge_graph.models import Evidence, Skill
+from knowledge_graph.recommend import ProblemOption, recommend_next
+from pedagogy.guard import GuardContext
+from pedagogy.plan import HintBudget, TurnPlan
+from pedagogy.planner import plan_turn
+from pedagogy.prompting import DialogueTurn, build_messages
+from pedagogy.realize import Delivery, deliver
+from pedagogy.state import DialogueState
+
+from .models import Problem, Turn, TutoringSession
+from .services import session_start, turn_append
+
+PROBLEM_PREFETCH = ("skills", "steps__skills", "steps__hints", "steps__misconceptions")
+HELP_MESSAGES = {"hint": "Can I have a hint?", "stuck": "I'm stuck."}
+
+
+@dataclass(frozen=True)
+class PlannedTurn:
+    session_id: int
+    plan: TurnPlan
+    state: DialogueState
+    messages: list[dict[str, str]]
+    context: GuardContext
+    planner_ms: float
+    started: float = field(default_factory=time.monotonic)
+
+
+@dataclass(frozen=True)
+class MasteryRow:
+    code: str
+    name: str
+    mastery: float
+    before: float | None = None
+
+    @property
+    def percent(self) -> int:
+        return round(self.mastery * 100)
+
+    @property
+    def moved(self) -> int:
+        return 0 if self.before is None else round((self.mastery - self.before) * 100)
+
+
+@dataclass(frozen=True)
+class NextProblem:
+    problem: Problem
+    explanation: str
+
+
+@dataclass(frozen=True)
+class CompletedTurn:
+    turn: Turn
+    session: TutoringSession
+    mastery: list[MasteryRow]
+    next_problem: NextProblem | None
+
+
+def _problem_for(session: TutoringSession) -> Problem:
+    return Problem.objects.prefetch_related(*PROBLEM_PREFETCH).get(pk=session.problem_id)
+
+
+def budget_for(session: TutoringSession) -> HintBudget:
+    """The assignment's limits; what the student spent on the assignment's other problems counts against its total."""
+    assignment = session.assignment
+    if assignment is None:
+        return HintBudget()
+    others = TutoringSession.objects.filter(assignment=assignment, student_id=session.student_id).exclude(pk=session.pk)
+    used = others.aggregate(h=Sum("hints_used"), t=Sum("tellings_used"))
+    return HintBudget(
+        hints_per_problem=assignment.hints_per_problem,
+        tells_per_problem=assignment.tellings_per_problem,
+        hints_per_assignment=assignment.hints_total,
+        assignment_hints_used=used["h"] or 0,
+        assignment_tells_used=used["t"] or 0,
+    )
+
+
+def _dialogue(session: TutoringSession) -> list[DialogueTurn]:
+    turns = Turn.objects.filter(session=session).exclude(role=Turn.Role.SYSTEM).order_by("seq")
+    return [DialogueTurn(role="tutor" if t.role == Turn.Role.TUTOR else "student", text=t.text) for t in turns]
+
+
+def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "paraphrase") -> PlannedTurn:
+    """Plan the tutor's next turn; reads only. ``message`` is None for the opening turn."""
+    started = time.monotonic()
+    problem = _problem_for(session)
+    domain_problem = problem.to_domain()
+    state = DialogueState.from_json(session.dialogue_state) if session.dialogue_state else None
+    mastery = kg_selectors.mastery_for_learner(learner=session.student, codes=domain_problem.all_skills())
+    plan, new_state = plan_turn(
+        domain_problem,
+        state,
+        message,
+        mastery=mastery,
+        budget=budget_for(session),
+        rng_seed=session.pk * 1000 + (state.turns if state else 0),
+    )
+    dialogue = _dialogue(session)
+    context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in dialogue))
+    messages = build_messages(plan, dialogue, problem_text=problem.text, mode=mode)  # type: ignore[arg-type]
+    planner_ms = (time.monotonic() - started) * 1000
+    return PlannedTurn(session.pk, plan, new_state, messages, context, planner_ms)
+
+
+def _verdict_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "source": delivery.source,
+        "ok": delivery.source == "model" or not delivery.rejections,
+        "rejections": [{"source": src, "reasons": list(v.reasons)} for src, v in delivery.rejections],
+    }
+
+
+def hints_left(session: TutoringSession) -> int | None:
+    """Hints the student may still ask for on this problem; None when the assignment sets no limit."""
+    return budget_for(session).remaining(session.hints_used, session.tellings_used).hints
+
+
+def mastery_before(turn: Turn) -> dict[str, float] | None:
+    """Each skill's mastery before this turn's evidence, so the panel can show what moved."""
+    rows = Evidence.objects.filter(turn_id=turn.pk, kind=Evidence.Kind.OBSERVATION).order_by("id")
+    before: dict[str, float] = {}
+    for code, value in rows.values_list("skill__code", "before"):
+        before.setdefault(code, value)
+    return before or None
+
+
+def mastery_rows(session: TutoringSession, before: dict[str, float] | None = None) -> list[MasteryRow]:
+    """The problem's skills with the learner's mastery, for the session page's panel."""
+    codes = list(Skill.objects.filter(steps__problem_id=session.problem_id).values_list("code", flat=True).distinct())
+    codes += list(session.problem.skills.exclude(code__in=codes).values_list("code", flat=True))
+    names = dict(Skill.objects.filter(code__in=codes).values_list("code", "name"))
+    mastery = kg_selectors.mastery_for_learner(learner=session.student, codes=codes)
+    return sorted(
+        (MasteryRow(c, names.get(c, c), mastery[c], (before or {}).get(c)) for c in codes), key=lambda r: r.name
+    )
+
+
+def next_problem_for(session: TutoringSession) -> NextProblem | None:
+    """The recommended next problem in the session's assignment, with the sentence that explains the choice."""
+    if session.assignment is None:
+        return None
+    problems = list(
+        Problem.objects.filter(problem_set_id=session.assignment.problem_set_id, is_current=True)
+        .exclude(slug=session.problem.slug)
+        .prefetch_related("steps__skills", "skills")
+        .order_by("position")
+    )
+    solved = set(
+        TutoringSession.objects.filter(
+            student_id=session.student_id, status=TutoringSession.Status.SOLVED, problem__in=problems
+        ).values_list("problem_id", flat=True)
+    )
+    options = [
+        ProblemOption(
+            problem_id=str(p.pk),
+            skills=tuple(
+                dict.fromkeys(
+                    [s.code for s in p.skills.all()] + [s.code for st in p.steps.all() for s in st.skills.all()]
+                )
+            ),
+        )
+        for p in problems
+        if p.pk not in solved
+    ]
+    if not options:
+        return None
+    codes = {c for o in options for c in o.skills}
+    graph: SkillGraph = kg_selectors.skill_graph()
+    recent = list(
+        TutoringSession.objects.filter(student_id=session.student_id)
+        .order_by("-updated_at")
+        .values_list("problem_id", flat=True)[:5]
+    )
+    choice = recommend_next(
+        options,
+        graph=graph,
+        mastery=kg_selectors.mastery_for_learner(learner=session.student, codes=codes),
+        recent=[str(r) for r in recent],
+        skill_names=dict(Skill.objects.filter(code__in=codes).values_list("code", "name")),
+    )
+    if choice is None:
+        return None
+    return NextProblem(
+        problem=next(p for p in problems if str(p.pk) == choice.problem_id), explanation=choice.explanation
+    )
+
+
+@transaction.atomic
+def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> CompletedTurn:
+    """Store the tutor's reply and everything it changes, in one transaction."""
+    session = (
+        TutoringSession.objects.select_for_update(of=("self",))
+        .select_related("problem", "student", "assignment")
+        .get(pk=planned.session_id)
+    )
+    plan = planned.plan
+    latency_ms = round((time.monotonic() - planned.started) * 1000)
+    turn, _ = turn_append(
+        session=session,
+        role=Turn.Role.TUTOR,
+        text=delivery.text,
+        move=f"{plan.move}:{plan.sub_kind}",
+        plan={**plan.to_json(), "planner_ms": round(planned.planner_ms, 2)},
+        guard_verdict=_verdict_json(delivery),
+        backend=backend if delivery.source == "model" else "template",
+        latency_ms=latency_ms,
+    )
+    session.dialogue_state = planned.state.to_json()
+    session.hints_used += int(plan.hint_spent)
+    session.tellings_used += int(plan.tell_spent)
+    session.needs_attention = session.needs_attention or bool(plan.flags)
+    if plan.solved and session.status == TutoringSession.Status.ACTIVE:
+        session.status = TutoringSession.Status.SOLVED
+        session.finished_at = timezone.now()
+    session.save(
+        update_fields=[
+            "dialogue_state",
+            "hints_used",
+            "tellings_used",
+            "needs_attention",
+            "status",
+            "finished_at",
+            "updated_at",
+        ]
+    )
+    before = kg_selectors.mastery_for_learner(
+        learner=session.student, codes=[c for o in plan.outcomes for c in o.skills]
+    )
+    kg_services.evidence_apply(
+        learner=session.student,
+        observations=[(o.skills, o.first_attempt_correct) for o in plan.outcomes],
+        turn_id=turn.pk,
+    )
+    rows = mastery_rows(session, before)
+    next_problem = next_problem_for(session) if session.status == TutoringSession.Status.SOLVED else None
+    return CompletedTurn(turn=turn, session=session, mastery=rows, next_problem=next_problem)
+
+
+def template_delivery(planned: PlannedTurn) -> Delivery:
+    """The plan's own wording, guarded like any reply (the degraded mode, and the opening turn)."""
+    return deliver(None, planned.plan, planned.context)
+
+
+def session_open(*, session: TutoringSession) -> Turn | None:
+    """Greet the student and ask the first question, once per session; the template needs no model."""
+    if Turn.objects.filter(session=session).exists():
+        return None
+    planned = turn_plan(session=session, message=None)
+    return turn_complete(planned=planned, delivery=template_delivery(planned), backend="template").turn
+
+
+@transaction.atomic
+def session_begin(*, student: Any, problem: Problem, assignment: Any) -> tuple[TutoringSession, bool]:
+    """Resume the student's unfinished session on a problem, or start one with the tutor's opening question."""
+    session, created = session_start(student=student, problem=problem, assignment=assignment)
+    if created:
+        session_open(session=session)
+    return session, created

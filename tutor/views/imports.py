@@ -1,0 +1,86 @@
+"""The admin page for importing problem sets: upload a file, watch the import, read its report."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..content.importers import IMPORTERS
+from ..content.jobs import import_job_create
+from ..content.safety import MAX_UPLOAD_BYTES, MIB
+from ..models import ImportJob
+from ..tasks import import_job_task
+from ._access import admin_required
+
+# Issues shown on the page per list; the report keeps more, and the command line's --report writes them all.
+SHOWN_ISSUES = 200
+
+
+class ImportForm(forms.Form):
+    file = forms.FileField(
+        label="File",
+        help_text=f"YAML, JSON, CSV, jsonl or a zip of an OATutor content pool; at most {MAX_UPLOAD_BYTES // MIB} MiB.",
+    )
+    format = forms.ChoiceField(
+        label="Format",
+        required=False,
+        choices=[("", "Detect from the file"), *((name, imp.label) for name, imp in IMPORTERS.items())],
+    )
+    set_name = forms.CharField(
+        label="Problem set name",
+        required=False,
+        max_length=200,
+        help_text="Optional. Importing again under the same name updates that set.",
+    )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise ValidationError(
+                f"The file is {upload.size / MIB:.1f} MiB; the limit is {MAX_UPLOAD_BYTES // MIB} MiB.",
+                code="too_large",
+            )
+        return upload
+
+
+@require_http_methods(["GET", "POST"])
+@admin_required
+def imports(request: HttpRequest) -> HttpResponse:
+    form = ImportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        upload = form.cleaned_data["file"]
+        job = import_job_create(
+            created_by=request.user,  # type: ignore[arg-type]
+            filename=upload.name or "upload",
+            content=upload.read(),
+            fmt=form.cleaned_data["format"],
+            set_name=form.cleaned_data["set_name"],
+        )
+        # Without a worker (no REDIS_URL) this runs the import right here; with one it only queues it.
+        import_job_task.delay(job.pk)
+        return redirect(job)
+    jobs = ImportJob.objects.select_related("created_by", "problem_set").defer("upload", "report")[:20]
+    return render(request, "imports/index.html", {"form": form, "jobs": jobs}, status=400 if form.errors else 200)
+
+
+@require_GET
+@admin_required
+def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    job = get_object_or_404(ImportJob.objects.defer("upload").select_related("problem_set"), pk=job_id)
+    report = job.report or {}
+    context = {
+        "job": job,
+        "report": report,
+        "errors": report.get("errors", [])[:SHOWN_ISSUES],
+        "warnings": report.get("warnings", [])[:SHOWN_ISSUES],
+        "warning_codes": sorted(report.get("warning_codes", {}).items(), key=lambda kv: -kv[1]),
+        "counts": [(name.replace("_", " ").capitalize(), value) for name, value in (job.counts or {}).items()],
+        "shown": SHOWN_ISSUES,
+    }
+    template = "imports/_job.html" if getattr(request, "htmx", False) else "imports/job.html"
+    return render(request, template, context)
