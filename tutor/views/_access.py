@@ -9,8 +9,10 @@ from typing import Any, TypeVar
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404
 
 from .. import permissions
+from ..models import Classroom
 
 View = TypeVar("View", bound=Callable[..., HttpResponse])
 
@@ -36,3 +38,11 @@ student_required = role_required(permissions.is_student)
 teacher_required = role_required(permissions.is_teacher)
 admin_required = role_required(permissions.is_admin)
 teacher_or_admin_required = role_required(lambda u: permissions.is_teacher(u) or permissions.is_admin(u))
+
+
+def managed_class(request: HttpRequest, class_id: int) -> Classroom:
+    """The class, if the user teaches it (or is an admin); 403 otherwise, 404 if there is no such class."""
+    classroom = get_object_or_404(Classroom.objects.select_related("teacher"), pk=class_id)
+    if not permissions.can_manage_class(request.user, classroom):
+        raise PermissionDenied
+    return classroom

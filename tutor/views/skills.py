@@ -14,8 +14,7 @@ from knowledge_graph.models import Evidence, Skill
 
 from .. import selectors
 from ..models import User
-from .teacher import _class_for
-from ._access import student_required, teacher_or_admin_required
+from ._access import managed_class, student_required, teacher_or_admin_required
 
 
 class MasteryOverrideForm(forms.Form):
@@ -49,7 +48,7 @@ def student_skills(request: HttpRequest) -> HttpResponse:
 @require_GET
 @teacher_or_admin_required
 def class_skills(request: HttpRequest, class_id: int) -> HttpResponse:
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     codes = kg_selectors.with_prerequisites(selectors.assigned_skill_codes(classroom_ids=[classroom.pk]))
     average, details = selectors.class_mastery(classroom=classroom, codes=codes)
     skill_map = kg_selectors.skill_map(codes=codes, mastery=average, details=details)
@@ -60,7 +59,7 @@ def class_skills(request: HttpRequest, class_id: int) -> HttpResponse:
 @teacher_or_admin_required
 def class_student_skills(request: HttpRequest, class_id: int, student_id: int) -> HttpResponse:
     """A student's map with the evidence behind each figure, and the teacher's override."""
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     student = get_object_or_404(User, pk=student_id, enrollment__classroom=classroom)
     skill_map, codes = _student_map(student)
     form = MasteryOverrideForm(request.POST or None, codes=codes)

@@ -1,22 +1,14 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from .. import permissions, selectors, services
+from .. import selectors, services
 from ..forms import AssignmentForm, ClassroomForm
 from ..models import Classroom, User
-from ._access import teacher_or_admin_required, teacher_required
-
-
-def _class_for(request: HttpRequest, class_id: int) -> Classroom:
-    classroom = get_object_or_404(Classroom.objects.select_related("teacher"), pk=class_id)
-    if not permissions.can_manage_class(request.user, classroom):
-        raise PermissionDenied
-    return classroom
+from ._access import managed_class, teacher_or_admin_required, teacher_required
 
 
 @require_GET
@@ -63,14 +55,14 @@ def _render_class(request: HttpRequest, classroom: Classroom, form: AssignmentFo
 @require_GET
 @teacher_or_admin_required
 def class_detail(request: HttpRequest, class_id: int) -> HttpResponse:
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     return _render_class(request, classroom, AssignmentForm())
 
 
 @require_POST
 @teacher_or_admin_required
 def assignment_create(request: HttpRequest, class_id: int) -> HttpResponse:
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     form = AssignmentForm(request.POST)
     if form.is_valid():
         try:
@@ -93,7 +85,7 @@ def assignment_create(request: HttpRequest, class_id: int) -> HttpResponse:
 @teacher_or_admin_required
 def class_settings(request: HttpRequest, class_id: int) -> HttpResponse:
     """Rotate the join code, or open / close the class to new students."""
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     action = request.POST.get("action")
     if action == "rotate_code":
         services.class_rotate_code(classroom=classroom)
@@ -110,7 +102,7 @@ def class_settings(request: HttpRequest, class_id: int) -> HttpResponse:
 @teacher_or_admin_required
 def class_student(request: HttpRequest, class_id: int, student_id: int) -> HttpResponse:
     """A student's sessions within one class; POST removes the student from the class."""
-    classroom = _class_for(request, class_id)
+    classroom = managed_class(request, class_id)
     student = get_object_or_404(User, pk=student_id, enrollment__classroom=classroom)
     if request.method == "POST":
         if request.POST.get("action") != "remove":
