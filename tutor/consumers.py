@@ -242,6 +242,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 "mastery": tutoring.mastery_rows(session, tutoring.mastery_before(turn)),
                 "hints_left": tutoring.hints_left(session),
                 "next_problem": tutoring.next_problem_for(session) if solved else None,
+                "moves": tutoring.session_skill_moves(session) if solved else [],
                 "can_write": self.can_write,
             },
         )

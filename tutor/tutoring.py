@@ -62,6 +62,13 @@ class MasteryRow:
 
 
 @dataclass(frozen=True)
+class SkillMove:
+    name: str
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
 class NextProblem:
     problem: Problem
     explanation: str
@@ -142,6 +149,18 @@ def mastery_before(turn: Turn) -> dict[str, float] | None:
     for code, value in rows.values_list("skill__code", "before"):
         before.setdefault(code, value)
     return before or None
+
+
+def session_skill_moves(session: TutoringSession) -> list[SkillMove]:
+    """How each skill's mastery moved over the whole session, for the wrap-up."""
+    turn_ids = list(Turn.objects.filter(session=session, role=Turn.Role.TUTOR).values_list("pk", flat=True))
+    first: dict[str, tuple[str, float]] = {}
+    last: dict[str, float] = {}
+    rows = Evidence.objects.filter(turn_id__in=turn_ids).order_by("created_at", "id")
+    for code, name, before, after in rows.values_list("skill__code", "skill__name", "before", "after"):
+        first.setdefault(code, (name, before))
+        last[code] = after
+    return [SkillMove(name, round(before * 100), round(last[code] * 100)) for code, (name, before) in first.items()]
 
 
 def mastery_rows(session: TutoringSession, before: dict[str, float] | None = None) -> list[MasteryRow]:

@@ -52,6 +52,7 @@ async def test_a_whole_problem_is_solved_over_the_socket(world_tx: World, llm_ba
     await say(tab, "so it's 12 dollars", "m3")
     final = (await until_final(tab))[-1]
     assert "Solved!" in final and "Next:" in final
+    assert "Skills you practised" in final and "Multiplication: 30% →" in final
     assert 'id="mastery-panel"' in final
     row = await session_row(session.pk)
     assert row.status == TutoringSession.Status.SOLVED

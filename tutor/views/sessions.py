@@ -31,5 +31,6 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
             "mastery": tutoring.mastery_rows(session),
             "hints_left": tutoring.hints_left(session),
             "next_problem": tutoring.next_problem_for(session) if session.status == "solved" else None,
+            "moves": tutoring.session_skill_moves(session) if session.status == "solved" else [],
         },
     )
