@@ -29,6 +29,17 @@ CHROMIUM_FLAGS = [
 ARTIFACTS = REPO_ROOT / "test-artifacts"
 
 
+def log_in(page: Any, base: str, username: str) -> None:
+    """Sign in through the log-in form, as a person would."""
+    from tutor.demo import DEMO_PASSWORD
+
+    page.goto(f"{base}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_load_state()
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
     report = yield

@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from tutor import services
-from tutor.demo import DEMO_PASSWORD, demo_load
+from tutor.demo import demo_load
 from tutor.models import Problem, User
+
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -17,14 +19,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def demo_site(live_server: Any) -> str:
     demo_load()
     return str(live_server.url)
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
 
 
 def test_the_demo_student_logs_in_and_opens_a_problem_with_rendered_math(page: Any, demo_site: str) -> None:

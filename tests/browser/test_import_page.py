@@ -10,8 +10,10 @@ from typing import Any
 import pytest
 
 from tutor.celery import app as celery_app
-from tutor.demo import DEMO_PASSWORD, demo_load
+from tutor.demo import demo_load
 from tutor.models import ImportJob, Problem
+
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,10 +39,7 @@ def test_an_admin_uploads_the_oatutor_sample_as_a_zip_and_reads_the_report(
                 zf.write(path, f"content-pool/{path.relative_to(sample)}")
         zf.write(shared_data / "oatutor" / "skillModel.json", "skillModel.json")
 
-    page.goto(f"{live_server.url}/accounts/login/")
-    page.get_by_label("Username").fill("demo-admin")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server.url, "demo-admin")
     page.get_by_role("link", name="Import problems").click()
     assert page.get_by_role("heading", name="Import problems").is_visible()
     page.get_by_label("File").set_input_files(str(archive))

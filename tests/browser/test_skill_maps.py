@@ -10,11 +10,11 @@ from PIL import Image
 
 from knowledge_graph.selectors import mastery_colour
 from tutor import tutoring
-from tutor.demo import DEMO_PASSWORD, demo_load
+from tutor.demo import demo_load
 from tutor.models import Assignment, Problem, User
 from tutor.services import turn_append
 
-from .conftest import ARTIFACTS
+from .conftest import ARTIFACTS, log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -54,14 +54,6 @@ def screenshot_colours(page: Any, name: str) -> set[tuple[int, ...]]:
     (ARTIFACTS / name).write_bytes(shot)
     image = Image.open(io.BytesIO(shot)).convert("RGB")
     return set(image.get_flattened_data())
-
-
-def log_in(page: Any, base: str, username: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_load_state()
 
 
 def node_mastery(page: Any, code: str) -> float | None:

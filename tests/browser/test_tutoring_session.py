@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 
 from tests.standin_vllm import StandInVLLM
-from tutor.demo import DEMO_PASSWORD, demo_load
+from tutor.demo import demo_load
 from tutor.models import Turn
+
+from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -36,10 +38,7 @@ def site(model_server: StandInVLLM, settings: Any, request: pytest.FixtureReques
 
 
 def log_in_and_open(page: Any, base: str, problem_title: str) -> None:
-    page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill("demo-student")
-    page.get_by_label("Password").fill(DEMO_PASSWORD)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, base, "demo-student")
     page.get_by_role("button", name=f"Start {problem_title}").click()
     page.wait_for_selector("#transcript .turn-tutor")
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from .errors import ImportReport
+from .safety import MAX_FILE_BYTES
 from .schema import FORMAT_ID, ProblemSetDoc
 
 Progress = Callable[[str], None]
@@ -104,3 +106,32 @@ def build_document(
                 where, path = report.source, ".".join(str(p) for p in loc)
             report.error(where, path, err["msg"], code="invalid")
         return None
+
+
+def jsonl_lines(request: ImportRequest, report: ImportReport) -> Iterator[tuple[int, str, Any]]:
+    """Each non-empty line of a JSON-lines file as ``(line number, location, parsed value)``, up to the request's
+    limit. A line that is not UTF-8 or not JSON is reported and comes through as ``None``; an oversize file is
+    reported and yields nothing."""
+    size = request.path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        report.error(request.source, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", code="too-large")
+        return
+    count = 0
+    with request.path.open("rb") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            if request.limit is not None and count >= request.limit:
+                return
+            location = f"{request.source}:{lineno}"
+            try:
+                line = raw.decode("utf-8-sig").strip()
+            except UnicodeDecodeError:
+                report.error(location, "", "not UTF-8 text", code="encoding")
+                continue
+            if not line:
+                continue
+            count += 1
+            try:
+                yield lineno, location, json.loads(line)
+            except (ValueError, RecursionError) as exc:
+                report.error(location, "", f"not valid JSON: {exc}", code="syntax")
+                yield lineno, location, None

@@ -16,9 +16,8 @@ from pedagogy.domain import Problem as DomainProblem
 from pedagogy.gsm8k import final_answer, problem_from_gsm8k
 
 from .answers import AnswerNormalizer
-from .base import ImportRequest, build_document, set_meta, slugify
+from .base import ImportRequest, build_document, jsonl_lines, set_meta, slugify
 from .errors import ImportReport
-from .safety import MAX_FILE_BYTES
 from .schema import ProblemSetDoc
 
 SKILL_NAMES = {
@@ -58,43 +57,23 @@ class GSM8KImporter:
         return isinstance(first, dict) and "question" in first and "answer" in first
 
     def read(self, request: ImportRequest, report: ImportReport) -> ProblemSetDoc | None:
-        size = request.path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            report.error(
-                request.source, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", code="too-large"
-            )
-            return None
         stem = request.path.stem
         normalizer = AnswerNormalizer(report)
         problems: list[dict[str, Any]] = []
         locations: list[str] = []
         skills: dict[str, None] = {}
-        with request.path.open("rb") as fh:
-            for lineno, raw in enumerate(fh, start=1):
-                if request.limit is not None and report.records >= request.limit:
-                    break
-                location = f"{request.source}:{lineno}"
-                try:
-                    line = raw.decode("utf-8-sig").strip()
-                except UnicodeDecodeError:
-                    report.error(location, "", "not UTF-8 text", code="encoding")
-                    continue
-                if not line:
-                    continue
-                report.records += 1
-                if report.records % 1000 == 0:
-                    request.tick(f"read {report.records:,} problems")
-                try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError) as exc:
-                    report.error(location, "", f"not valid JSON: {exc}", code="syntax")
-                    continue
-                problem = self._problem(record, location, f"{slugify(stem)}-{lineno}", normalizer, report)
-                if problem is not None:
-                    problems.append(problem)
-                    locations.append(location)
-                    for step in problem["steps"]:
-                        skills.update(dict.fromkeys(step["skills"]))
+        for lineno, location, record in jsonl_lines(request, report):
+            report.records += 1
+            if report.records % 1000 == 0:
+                request.tick(f"read {report.records:,} problems")
+            if record is None:
+                continue
+            problem = self._problem(record, location, f"{slugify(stem)}-{lineno}", normalizer, report)
+            if problem is not None:
+                problems.append(problem)
+                locations.append(location)
+                for step in problem["steps"]:
+                    skills.update(dict.fromkeys(step["skills"]))
         meta = set_meta(
             request,
             fmt="gsm8k",

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 from .answers import CHOICE_LETTERS, AnswerNormalizer
-from .base import ImportRequest, build_document, humanize, set_meta, slugify
+from .base import ImportRequest, build_document, humanize, jsonl_lines, set_meta, slugify
 from .errors import ContentError, ImportReport
-from .safety import MAX_FILE_BYTES, read_json
+from .safety import read_json
 from .schema import MAX_HINTS_PER_STEP, ProblemSetDoc
 
 PATHWAY = "DefaultPathway"
@@ -408,30 +408,8 @@ def _states(text: str, answer: str) -> bool:
 
 
 def _jsonl_records(request: ImportRequest, report: ImportReport) -> Iterator[_Record]:
-    path = request.path
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        report.error(request.source, "", f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}", code="too-large")
-        return
-    count = 0
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            if request.limit is not None and count >= request.limit:
-                return
-            location = f"{request.source}:{lineno}"
-            try:
-                line = raw.decode("utf-8-sig").strip()
-            except UnicodeDecodeError:
-                report.error(location, "", "not UTF-8 text", code="encoding")
-                continue
-            if not line:
-                continue
-            count += 1
-            try:
-                data = json.loads(line)
-            except (ValueError, RecursionError) as exc:
-                report.error(location, "", f"not valid JSON: {exc}", code="syntax")
-                continue
+    for _, location, data in jsonl_lines(request, report):
+        if data is not None:
             yield _Record(data=data, location=location)
 
 

@@ -48,25 +48,36 @@ async def test_greedy_decoding_is_repeatable(local_llm: LocalLLM) -> None:
     assert first == second
 
 
-async def test_a_consumer_that_stops_early_frees_the_model_for_the_next_turn(local_llm: LocalLLM) -> None:
-    async for _piece in local_llm.stream(MESSAGES, max_new_tokens=64, temperature=0.0):
-        break
-    text = await asyncio.wait_for(complete(local_llm, MESSAGES, max_new_tokens=4, temperature=0.0), timeout=60)
+async def wait_until_idle(llm: LocalLLM, timeout: float = 60.0) -> None:
+    loaded = llm.load()
+    deadline = asyncio.get_running_loop().time() + timeout
+    while loaded.in_flight and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.02)
+    assert loaded.in_flight == 0
 
+
+async def test_a_consumer_that_stops_early_frees_the_model_for_the_next_turn(local_llm: LocalLLM) -> None:
+    turn = local_llm.stream(MESSAGES, max_new_tokens=200, temperature=0.0)
+    await anext(turn)
+    await turn.aclose()
+
+    await wait_until_idle(local_llm)
+    text = await asyncio.wait_for(complete(local_llm, MESSAGES, max_new_tokens=4, temperature=0.0), timeout=60)
     assert text.strip()
-    assert local_llm.load().in_flight == 0
 
 
 async def test_a_full_queue_fails_fast_instead_of_waiting(local_llm: LocalLLM) -> None:
     busy = LocalLLM(max_waiting=0)
     busy.load()
-    first = busy.stream(MESSAGES, max_new_tokens=8, temperature=0.0)
+    first = busy.stream(MESSAGES, max_new_tokens=200, temperature=0.0)
     await anext(first)
 
     with pytest.raises(TutorLLMError, match="busy"):
         await complete(busy, MESSAGES, max_new_tokens=8)
-    rest = [piece async for piece in first]
-    assert isinstance(rest, list)
+    await first.aclose()
+    await wait_until_idle(busy)
+    text = await asyncio.wait_for(complete(busy, MESSAGES, max_new_tokens=4, temperature=0.0), timeout=60)
+    assert text.strip()
 
 
 @pytest.mark.skipif(
