@@ -124,3 +124,18 @@ def test_a_student_can_log_in_with_the_demo_password(demo: None) -> None:
     response = client.post(reverse("login"), {"username": "demo-student", "password": "socratic-demo"})
     assert response.status_code == 302
     cache.delete("rl:login:127.0.0.1")
+
+
+def test_guessing_join_codes_is_rate_limited(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tutor.views import student as student_views
+
+    monkeypatch.setattr(student_views, "JOIN_ATTEMPTS", 2)
+    newcomer = make_user("s-ivan", User.Role.STUDENT)
+    client = Client()
+    client.force_login(newcomer)
+    for code in ("AAAA2222", "BBBB3333"):
+        assert "No class has that join code" in client.post(reverse("join_class"), {"join_code": code}).content.decode()
+    blocked = client.post(reverse("join_class"), {"join_code": world.classroom.join_code})
+    assert blocked.status_code == 400 and "Too many attempts" in blocked.content.decode()
+    assert not Enrollment.objects.filter(student=newcomer).exists()
+    assert "My problems" in blocked.content.decode()  # without htmx the whole dashboard comes back, with the error
