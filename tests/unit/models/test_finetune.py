@@ -57,6 +57,15 @@ def test_the_shipped_cpu_config_loads_and_flags_override_it() -> None:
     assert load_config(path).max_steps != 7
 
 
+@pytest.mark.parametrize("path", sorted((REPO_ROOT / "models" / "configs").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_config_is_complete_and_valid(path: Path) -> None:
+    config = load_config(path)
+
+    assert config.name == path.stem
+    assert config.method in {"lora", "full"}
+    assert config.output_dir.endswith(config.name)
+
+
 @pytest.mark.parametrize("flags", [["--no_such_field", "1"], ["--max_steps", "many"], ["--max_steps"], ["max_steps"]])
 def test_bad_overrides_are_rejected(flags: list[str]) -> None:
     with pytest.raises(ValueError):

@@ -48,6 +48,17 @@ async def test_greedy_decoding_is_repeatable(local_llm: LocalLLM) -> None:
     assert first == second
 
 
+async def test_generation_stops_at_a_stop_string(local_llm: LocalLLM) -> None:
+    free = await complete(local_llm, MESSAGES, max_new_tokens=24, temperature=0.0)
+    assert "," in free.rstrip(",")  # this prompt's greedy reply has a comma before its end
+
+    stopped = await complete(local_llm, MESSAGES, max_new_tokens=24, temperature=0.0, stop=[","])
+
+    assert stopped.endswith(",")
+    assert stopped.count(",") == 1
+    assert free.startswith(stopped)
+
+
 async def wait_until_idle(llm: LocalLLM, timeout: float = 60.0) -> None:
     loaded = llm.load()
     deadline = asyncio.get_running_loop().time() + timeout
