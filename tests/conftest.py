@@ -45,3 +45,18 @@ async def release_db_connections():  # type: ignore[no-untyped-def]
 
     yield
     await sync_to_async(connections.close_all)()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give this run its own Redis key space, so counters and channels left by another run cannot leak in.
+
+    The cache and the channel layer read their prefixes when first used, which is after this hook.
+    """
+    import uuid
+
+    from django.conf import settings
+
+    if getattr(settings, "REDIS_URL", ""):
+        run = uuid.uuid4().hex[:8]
+        settings.CACHES["default"]["KEY_PREFIX"] = f"test-{run}"
+        settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{run}"

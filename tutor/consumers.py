@@ -71,8 +71,13 @@ def load_session(session_id: int) -> TutoringSession | None:
 
 
 @database_sync_to_async
-def check_access(user: Any, session: TutoringSession) -> tuple[bool, bool]:
-    return permissions.can_view_session(user, session), permissions.can_work_in_session(user, session)
+def check_access(user: Any, session: TutoringSession) -> tuple[bool, bool, bool]:
+    """(may watch, may write, may correct tutor turns)."""
+    return (
+        permissions.can_view_session(user, session),
+        permissions.can_work_in_session(user, session),
+        permissions.can_correct_turns(user, session),
+    )
 
 
 @database_sync_to_async
@@ -97,6 +102,7 @@ complete_reply = database_sync_to_async(tutoring.turn_complete)
 class SessionConsumer(AsyncWebsocketConsumer):
     session: TutoringSession
     can_write: bool
+    can_correct: bool
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -107,11 +113,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if session is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        can_view, can_write = await check_access(user, session)
+        can_view, can_write, can_correct = await check_access(user, session)
         if not can_view:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        self.session, self.can_write = session, can_write
+        self.session, self.can_write, self.can_correct = session, can_write, can_correct
         self.group = session_group(session.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
@@ -244,6 +250,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 "next_problem": tutoring.next_problem_for(session) if solved else None,
                 "moves": tutoring.session_skill_moves(session) if solved else [],
                 "can_write": self.can_write,
+                "can_correct": self.can_correct,
             },
         )
 
@@ -252,7 +259,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
             turns = Turn.objects.select_related("session").filter(session_id=self.session.pk)
             turns = turns.filter(pk__in=turn_ids) if turn_ids is not None else turns.filter(seq__gt=after or 0)
             return render_to_string(
-                "sessions/_turns_oob.html", {"turns": turns.order_by("seq"), "user": self.scope["user"]}
+                "sessions/_turns_oob.html",
+                {"turns": turns.order_by("seq"), "user": self.scope["user"], "can_correct": self.can_correct},
             )
 
         html: str = await database_sync_to_async(render)()

@@ -339,6 +339,23 @@ class Turn(models.Model):
         raise AppendOnlyError("turns are append-only")
 
 
+class TurnCorrection(models.Model):
+    """A teacher's rewrite of a tutor turn: shown beside the turn to teachers, and preference data for fine-tuning
+    (the rewrite is preferred to what the tutor said). The turn itself stays as it was said."""
+
+    turn = models.ForeignKey(Turn, on_delete=models.CASCADE, related_name="corrections")
+    author = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="turn_corrections")
+    text = models.TextField(help_text="What the tutor should have said.")
+    note = models.CharField(max_length=500, blank=True, help_text="Why, for the record.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["turn", "created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"correction of {self.turn}"
+
+
 class ImportJob(models.Model):
     """An uploaded problem-set file and what importing it did. The upload is kept only until the import has run."""
 

@@ -42,6 +42,11 @@ def can_view_session(user: AnyUser, session: TutoringSession) -> bool:
     return is_admin(user) or teaches_student(user, session.student)
 
 
+def can_correct_turns(user: AnyUser, session: TutoringSession) -> bool:
+    """Teachers of the session's student and admins rewrite tutor turns; students never do."""
+    return is_admin(user) or teaches_student(user, session.student)
+
+
 def can_work_in_session(user: AnyUser, session: TutoringSession) -> bool:
     """Only the owning student writes to a session; teachers and admins read."""
     return is_student(user) and session.student_id == user.pk

@@ -13,6 +13,7 @@ from .models import (
     Problem,
     ProblemSet,
     Turn,
+    TurnCorrection,
     TutoringSession,
     User,
     new_join_code,
@@ -175,3 +176,20 @@ def teacher_set_active(*, teacher: User, is_active: bool) -> User:
     teacher.is_active = is_active
     teacher.save(update_fields=["is_active"])
     return teacher
+
+
+MAX_CORRECTION_CHARS = 2000
+
+
+def turn_correct(*, turn: Turn, author: User, text: str, note: str = "") -> TurnCorrection:
+    """Record a teacher's better wording for a tutor turn."""
+    text = text.strip()
+    if turn.role != Turn.Role.TUTOR:
+        raise ServiceError("Only the tutor's turns can be corrected.")
+    if not text:
+        raise ServiceError("Write the reply the tutor should have given.")
+    if len(text) > MAX_CORRECTION_CHARS:
+        raise ServiceError(f"Keep the rewrite under {MAX_CORRECTION_CHARS} characters.")
+    if text == turn.text.strip():
+        raise ServiceError("The rewrite is the same as what the tutor said.")
+    return TurnCorrection.objects.create(turn=turn, author=author, text=text, note=note.strip()[:500])

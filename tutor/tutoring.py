@@ -102,8 +102,11 @@ def budget_for(session: TutoringSession) -> HintBudget:
     )
 
 
-def _dialogue(session: TutoringSession) -> list[DialogueTurn]:
-    turns = Turn.objects.filter(session=session).exclude(role=Turn.Role.SYSTEM).order_by("seq")
+def dialogue(session_id: int, *, before_seq: int | None = None) -> list[DialogueTurn]:
+    """The conversation as the planner and the model see it (notes left out), optionally up to a turn."""
+    turns = Turn.objects.filter(session_id=session_id).exclude(role=Turn.Role.SYSTEM).order_by("seq")
+    if before_seq is not None:
+        turns = turns.filter(seq__lt=before_seq)
     return [DialogueTurn(role="tutor" if t.role == Turn.Role.TUTOR else "student", text=t.text) for t in turns]
 
 
@@ -122,9 +125,9 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
         budget=budget_for(session),
         rng_seed=session.pk * 1000 + (state.turns if state else 0),
     )
-    dialogue = _dialogue(session)
-    context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in dialogue))
-    messages = build_messages(plan, dialogue, problem_text=problem.text, mode=mode)  # type: ignore[arg-type]
+    history = dialogue(session.pk)
+    context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in history))
+    messages = build_messages(plan, history, problem_text=problem.text, mode=mode)  # type: ignore[arg-type]
     planner_ms = (time.monotonic() - started) * 1000
     return PlannedTurn(session.pk, plan, new_state, messages, context, planner_ms)
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, admin_tools, home, imports, sessions, skills, student, teacher
+from .views import accounts, admin_tools, corrections, home, imports, sessions, skills, student, teacher
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -20,6 +20,7 @@ urlpatterns = [
         name="session_start",
     ),
     path("sessions/<int:session_id>/", sessions.session_detail, name="session_detail"),
+    path("turns/<int:turn_id>/corrections/", corrections.turn_correction, name="turn_correction"),
     path("teacher/", teacher.dashboard, name="teacher_dashboard"),
     path("teacher/classes/new/", teacher.class_create, name="class_create"),
     path("teacher/classes/<int:class_id>/", teacher.class_detail, name="class_detail"),

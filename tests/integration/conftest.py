@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tutor import services
+from tutor import services, tutoring
 from tutor.demo import demo_load
 from tutor.models import Assignment, Classroom, Problem, ProblemSet, TutoringSession, User
 
@@ -59,7 +59,7 @@ def build_world() -> World:
         classroom=other_classroom, problem_set=problem_set, hints_per_problem=3, tellings_per_problem=1
     )
     problem = problem_set.problems.get(slug="muffin-trays", is_current=True)
-    session, _ = services.session_start(student=student, problem=problem, assignment=assignment)
+    session, _ = tutoring.session_begin(student=student, problem=problem, assignment=assignment)
     other_session, _ = services.session_start(student=other_student, problem=problem, assignment=other_assignment)
     return World(
         student=student,

@@ -93,6 +93,13 @@ ROUTES = [
         lambda w: {"session_id": w.session.pk},
         only({"student": 200, "teacher": 200, "admin": 200}, others=404),
     ),
+    Route(
+        "turn_correction",
+        "post",
+        lambda w: {"turn_id": w.session.turns.get(seq=1).pk},
+        only({"teacher": 200, "admin": 200, "other_teacher": 404}),
+        data={"text": "What do you notice about the trays?", "note": "shorter"},
+    ),
     Route("teacher_dashboard", "get", none_, only({"teacher": 200, "other_teacher": 200})),
     Route(
         "class_create",

@@ -86,8 +86,9 @@ def test_turns_are_numbered_in_order_and_a_resent_message_is_stored_once(world: 
     again, created_again = services.turn_append(session=world.session, role="student", text="10", client_message_id="a")
     second, _ = services.turn_append(session=world.session, role="tutor", text="How many trays are there?")
     assert (created, created_again, again.pk) == (True, False, first.pk)
-    assert [t.seq for t in Turn.objects.filter(session=world.session)] == [1, 2]
-    assert second.seq == 2
+    opening = 1  # the tutor's first question, asked when the session started
+    assert [t.seq for t in Turn.objects.filter(session=world.session)] == [1, opening + 1, opening + 2]
+    assert (first.seq, second.seq) == (opening + 1, opening + 2)
 
 
 def test_turns_cannot_be_edited_or_deleted(world: World) -> None:

@@ -144,19 +144,21 @@ async def test_a_teacher_watches_but_cannot_write(world_tx: World, llm_backend: 
 
 
 async def test_an_oversized_message_gets_a_notice_and_changes_nothing(world_tx: World, llm_backend: Any) -> None:
+    before = await stored_turns(world_tx.session.pk)
     tab = await open_socket(world_tx.student, world_tx.session.pk)
     await say(tab, "9" * (consumers.MAX_MESSAGE_CHARS + 1), "big")
     assert "too long" in await tab.receive_from(timeout=5)
-    assert await stored_turns(world_tx.session.pk) == []
+    assert await stored_turns(world_tx.session.pk) == before
     await tab.disconnect()
 
 
 async def test_a_frame_that_is_not_json_closes_the_socket(world_tx: World, llm_backend: Any) -> None:
+    before = await stored_turns(world_tx.session.pk)
     tab = await open_socket(world_tx.student, world_tx.session.pk)
     await tab.send_to(text_data="{not json")
     output = await tab.receive_output(timeout=5)
     assert output == {"type": "websocket.close", "code": consumers.CLOSE_BAD_MESSAGE}
-    assert await stored_turns(world_tx.session.pk) == []
+    assert await stored_turns(world_tx.session.pk) == before
 
 
 async def test_sending_too_fast_is_refused_with_a_visible_notice(
@@ -178,8 +180,9 @@ async def test_a_finished_problem_takes_no_more_messages(world_tx: World, llm_ba
     await database_sync_to_async(
         lambda: TutoringSession.objects.filter(pk=world_tx.session.pk).update(status="solved")
     )()
+    before = await stored_turns(world_tx.session.pk)
     tab = await open_socket(world_tx.student, world_tx.session.pk)
     await say(tab, "12", "late")
     assert "finished" in await tab.receive_from(timeout=5)
-    assert await stored_turns(world_tx.session.pk) == []
+    assert await stored_turns(world_tx.session.pk) == before
     await tab.disconnect()

@@ -26,8 +26,9 @@ def session_detail(request: HttpRequest, session_id: int) -> HttpResponse:
         {
             "session": session,
             "problem": session.problem,
-            "turns": selectors.session_turns(session=session),
+            "turns": selectors.session_turns(session=session).prefetch_related("corrections__author"),
             "can_write": permissions.can_work_in_session(request.user, session),
+            "can_correct": permissions.can_correct_turns(request.user, session),
             "mastery": tutoring.mastery_rows(session),
             "hints_left": tutoring.hints_left(session),
             "next_problem": tutoring.next_problem_for(session) if session.status == "solved" else None,
