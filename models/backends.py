@@ -283,6 +283,10 @@ def load_local_model(model: str | os.PathLike[str] | None = None, *, device: str
         return loaded
 
 
+#: Seconds before a local model that failed to load is tried again.
+RETRY_LOAD_AFTER = 300.0
+
+
 class LocalLLM:
     """transformers in this process; generation runs on a worker thread and streams through an asyncio queue.
 
@@ -306,15 +310,23 @@ class LocalLLM:
         self.max_seconds = max_seconds
         self.name = f"local:{Path(model).name}" if model else "local:SmolLM2-135M-Instruct"
         self._loaded: LoadedModel | None = None
+        self._failure: tuple[float, TutorLLMError] | None = None
 
     def load(self) -> LoadedModel:
+        """Load once. A failed load is remembered for ``RETRY_LOAD_AFTER`` seconds: a broken install must not cost
+        every turn a doomed load before its template reply."""
         if self._loaded is None:
+            if self._failure is not None and time.monotonic() - self._failure[0] < RETRY_LOAD_AFTER:
+                raise self._failure[1]
             try:
                 self._loaded = load_local_model(self.model, device=self.device)
-            except TutorLLMError:
-                raise
             except Exception as exc:  # a full disk while converting, a broken install: still a backend failure
-                raise TutorLLMError(f"could not load the local model: {exc!r}") from exc
+                error = (
+                    exc if isinstance(exc, TutorLLMError) else TutorLLMError(f"could not load the local model: {exc!r}")
+                )
+                self._failure = (time.monotonic(), error)
+                raise error from exc
+            self._failure = None
         return self._loaded
 
     async def stream(

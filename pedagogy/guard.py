@@ -148,15 +148,48 @@ def _plan_texts(plan: TurnPlan) -> list[str]:
     return [t for t in texts if t] + list(plan.may_mention)
 
 
-def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext) -> GuardVerdict:
-    """Check one finished reply against its plan; the verdict lists every reason it fails."""
+_AFFIRM_RE = re.compile(
+    r"^\W*(?:yes|yep|yeah|correct|right|exactly|perfect|that'?s (?:it|right|correct)|well done|great job|good job)\b",
+    re.IGNORECASE,
+)
+_DENY_RE = re.compile(r"^\W*(?:no\b|nope|not quite|incorrect|wrong|that'?s not)", re.IGNORECASE)
+
+
+def _without_question(text: str, question: str | None) -> str:
+    """The reply minus the authored question it asks: a step value the question itself states is no leak.
+
+    ("How many eighths make one quarter?" states one quarter, which equals the step's answer 2/8.) Never applied
+    to the final answer: a sub-question may quote a given that equals it, and repeating that would still read as
+    the answer.
+    """
+    if not question:
+        return text
+    core = question.strip().rstrip("?.").strip()
+    if len(core) < 12:
+        return text
+    return re.sub(re.escape(core), " ", text, flags=re.IGNORECASE)
+
+
+def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext, *, partial: bool = False) -> GuardVerdict:
+    """Check one reply against its plan; the verdict lists every reason it fails.
+
+    With ``partial`` the text is the start of a reply still being streamed: only the rules that later text cannot
+    repair apply (nothing revealed, invented or announced, no wrong verdict, not too long), so streaming can stop at
+    the first broken one.
+    """
     reasons: list[str] = []
     text = reply_text.strip()
     if not text:
-        return GuardVerdict(False, ("the reply is empty",))
+        return GuardVerdict(partial, () if partial else ("the reply is empty",))
     if len(text) > plan.max_chars:
         reasons.append(f"the reply is longer than {plan.max_chars} characters")
-    revealed = revealed_values(text, plan.must_not_reveal)
+    if plan.verdict == "incorrect" and _AFFIRM_RE.search(text):
+        reasons.append("affirms an answer the plan judged wrong")
+    if plan.verdict == "correct" and _DENY_RE.search(text):
+        reasons.append("rejects an answer the plan judged right")
+    # must_not_reveal lists the final answer first: it is checked everywhere, step values outside the question.
+    final, steps = plan.must_not_reveal[:1], plan.must_not_reveal[1:]
+    revealed = revealed_values(text, final) + revealed_values(_without_question(text, plan.question), steps)
     for value, form in revealed:
         reasons.append(f"reveals {value} (as {form!r})")
     # A revealed value is reported once, as revealed, not again as made up.
@@ -172,7 +205,7 @@ def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext) -> Guard
         reasons.append(f"mentions {format_number(m.value)}, which appears nowhere in the problem, dialogue or plan")
     if not plan.solved and _ANSWER_PHRASE_RE.search(text):
         reasons.append("announces the answer before the problem is solved")
-    if plan.asks_question and "?" not in text:
+    if not partial and plan.asks_question and "?" not in text:
         reasons.append("the move asks a question but the reply asks none")
     return GuardVerdict(not reasons, tuple(reasons))
 

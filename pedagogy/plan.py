@@ -118,7 +118,8 @@ class TurnPlan:
     asks_question: bool = True
     must_do: tuple[str, ...] = ()
     may_mention: tuple[str, ...] = ()
-    must_not_reveal: tuple[str, ...] = ()  # canonical values the reply must not contain in any form
+    # Canonical values the reply must not contain in any form; the final answer, while unsolved, comes first.
+    must_not_reveal: tuple[str, ...] = ()
     intent: str = ""
     verdict: Literal["correct", "incorrect"] | None = None
     student_value: str | None = None

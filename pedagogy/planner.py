@@ -219,12 +219,18 @@ class _TurnPlanner:
             if value is None:
                 return self._unclear(node)
             correct = node.matches_value(value)
-            said = format_number(value.value) + ("%" if value.percent else "")
+            # Echo a fraction the way the student wrote it: "2/8" answered "Correct, 1/4!" reads as a correction.
+            if value.form in ("fraction", "mixed"):
+                said = value.text.strip()
+            else:
+                said = format_number(value.value) + ("%" if value.percent else "")
         else:
             check = check_answer(text, node.expected or node.answer, node.answer_type)
             if not check.parsed:
                 return self._unclear(node)
-            correct, said = check.is_correct, check.value or text.strip()[:60]
+            # A short answer is echoed as written ("2/8", not its reduced form); a sentence by its value.
+            short = text.strip() if len(text.strip()) <= 20 else ""
+            correct, said = check.is_correct, short or check.value or text.strip()[:60]
         if not correct and value is not None and node.answer_type == "number":
             if tree.is_final_value(value) and tree.final is not None:
                 for sid in tree.step_ids:

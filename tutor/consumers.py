@@ -19,6 +19,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from models.backends import TutorLLMError
+from pedagogy.guard import check_reply
 from pedagogy.realize import deliver
 
 from . import permissions, ratelimit, services, tutoring
@@ -157,8 +158,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if len(text) > MAX_MESSAGE_CHARS:
             await self.send_notice(f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters.")
             return
-        if await current_status(self.session.pk) != TutoringSession.Status.ACTIVE:
-            await self.send_notice("This problem is finished. Pick another one from your dashboard.")
+        # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
+        if await current_status(self.session.pk) == TutoringSession.Status.ABANDONED:
+            await self.send_notice("This session was stopped. Pick a problem from your dashboard.")
             return
         allowed = await database_sync_to_async(ratelimit.hit)(
             f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60
@@ -196,7 +198,13 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await layer.group_send(group, {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk})
 
     async def stream_model(self, llm: Any, planned: tutoring.PlannedTurn, bubble: str) -> str | None:
-        """The model's whole reply, streamed to the page as it comes; None when the model failed or is off."""
+        """The model's whole reply, streamed to the page as it comes; None when the model failed, is off, or broke
+        the plan mid-reply.
+
+        Only text the guard has already passed reaches the page: each flush sends the reply up to its last word
+        break (so "2" of "24" is never shown alone) and only if the guard's partial check accepts it. At the first
+        text the plan forbids, streaming stops and the turn falls back to the template; the student never sees it.
+        """
         if llm.name == "none":
             return None
         layer, group = self.channel_layer, session_group(planned.session_id)
@@ -206,11 +214,17 @@ class SessionConsumer(AsyncWebsocketConsumer):
             async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
                 async for piece in llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7):
                     pieces.append(piece)
-                    if time.monotonic() - last_flush >= TOKEN_FLUSH_SECONDS:
-                        last_flush = time.monotonic()
-                        await layer.group_send(
-                            group, {"type": "reply.token", "bubble": bubble, "text": "".join(pieces)}
-                        )
+                    if time.monotonic() - last_flush < TOKEN_FLUSH_SECONDS:
+                        continue
+                    text = "".join(pieces)
+                    shown = text[: max(text.rfind(" "), text.rfind("\n"), 0)]
+                    verdict = check_reply(shown, planned.plan, planned.context, partial=True)
+                    if not verdict.ok:
+                        logger.info("model reply withdrawn mid-stream: %s", "; ".join(verdict.reasons))
+                        return None
+                    last_flush = time.monotonic()
+                    if shown:
+                        await layer.group_send(group, {"type": "reply.token", "bubble": bubble, "text": shown})
         except (TutorLLMError, TimeoutError) as exc:
             logger.warning("tutor model failed, using the template: %s", exc)
             return None

@@ -9,6 +9,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from knowledge_graph.bkt import MASTERY_THRESHOLD
 from knowledge_graph.models import Skill, SkillState
+from knowledge_graph.selectors import parameters_for
 
 from .models import Assignment, Classroom, Problem, Turn, TutoringSession, User
 
@@ -148,17 +149,26 @@ def assigned_skill_codes(*, classroom_ids: list[int]) -> set[str]:
 
 
 def class_mastery(*, classroom: Classroom, codes: set[str]) -> tuple[dict[str, float | None], dict[str, str]]:
-    """Average mastery per skill over the class's students, and a line per skill saying how many mastered it."""
+    """Mean mastery per skill over every student of the class, and a line per skill saying how many mastered it.
+
+    A student with no evidence on a skill counts at the skill's prior, as the tutor itself assumes: averaging only
+    the students with evidence would let one strong student colour the whole class green.
+    """
     students = list(User.objects.filter(enrollment__classroom=classroom).values_list("pk", flat=True))
-    totals: dict[str, list[float]] = defaultdict(list)
+    values: dict[str, list[float]] = defaultdict(list)
     for code, value in SkillState.objects.filter(learner_id__in=students, skill__code__in=codes).values_list(
         "skill__code", "mastery"
     ):
-        totals[code].append(value)
-    average: dict[str, float | None] = {c: (sum(v) / len(v) if v else None) for c, v in totals.items()}
-    details = {
-        c: f"{sum(x >= MASTERY_THRESHOLD for x in totals.get(c, []))} of {len(students)} students mastered; "
-        f"{len(totals.get(c, []))} with evidence"
-        for c in codes
-    }
+        values[code].append(value)
+    priors = parameters_for(codes)
+    average: dict[str, float | None] = {}
+    details: dict[str, str] = {}
+    for code in codes:
+        seen = values.get(code, [])
+        if not students or not seen:
+            average[code] = None
+        else:
+            average[code] = (sum(seen) + priors[code].prior * (len(students) - len(seen))) / len(students)
+        mastered = sum(v >= MASTERY_THRESHOLD for v in seen)
+        details[code] = f"{mastered} of {len(students)} students mastered; {len(seen)} with evidence"
     return average, details

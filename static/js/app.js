@@ -67,7 +67,20 @@
   document.addEventListener("htmx:wsOpen", function (event) {
     event.detail.socketWrapper.send(JSON.stringify({ type: "sync", after: lastSeq() }));
   });
+  // A socket the server closed for good (signed out, not allowed) would retry forever: say what to do instead.
+  document.addEventListener("htmx:wsClose", function (event) {
+    var code = event.detail && event.detail.event && event.detail.event.code;
+    if (code !== 4401 && code !== 4403) return;
+    var notices = document.getElementById("notices");
+    if (notices) {
+      notices.textContent = code === 4401
+        ? "You have been signed out. Log in again, then reload this page; nothing you sent was lost."
+        : "This session is no longer open to you. Go back to your dashboard.";
+    }
+  });
   document.addEventListener("htmx:wsAfterSend", function (event) {
+    var notices = document.getElementById("notices");
+    if (notices) notices.textContent = "";
     if (!event.target || event.target.id !== "message-form") return;
     var input = document.getElementById("message-input");
     var preview = document.getElementById("math-preview");

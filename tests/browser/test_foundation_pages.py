@@ -51,3 +51,10 @@ def test_a_typed_script_shows_as_text_and_runs_nothing(page: Any, demo_site: str
     assert page.locator("#transcript").inner_text().count("window.__xss") == 2
     assert page.evaluate("window.__xss === undefined")
     assert page.locator("#transcript img").count() == 0
+
+
+def test_a_wrong_join_code_shows_its_error_in_place(page: Any, demo_site: str) -> None:
+    log_in(page, demo_site, "demo-student")
+    page.get_by_label("Class join code").fill("NOPE2345")
+    page.get_by_role("button", name="Join").click()
+    assert page.get_by_text("No class has that join code").is_visible()

@@ -176,13 +176,21 @@ async def test_sending_too_fast_is_refused_with_a_visible_notice(
     await tab.disconnect()
 
 
-async def test_a_finished_problem_takes_no_more_messages(world_tx: World, llm_backend: Any) -> None:
-    await database_sync_to_async(
-        lambda: TutoringSession.objects.filter(pk=world_tx.session.pk).update(status="solved")
-    )()
-    before = await stored_turns(world_tx.session.pk)
-    tab = await open_socket(world_tx.student, world_tx.session.pk)
+async def test_a_solved_problem_takes_the_reflection_but_a_stopped_one_takes_nothing(
+    world_tx: World, llm_backend: Any
+) -> None:
+    session = await opened(world_tx)
+    tab = await open_socket(world_tx.student, session.pk)
+    for answer, cid in (("24", "a"), ("12", "b")):
+        await say(tab, answer, cid)
+        await until_final(tab)
+    await say(tab, "The first step, counting the muffins.", "reflect")
+    await until_final(tab)
+    turns = await tutor_turns(session.pk)
+    assert turns[-1].move == "generic:close"
+    await database_sync_to_async(lambda: TutoringSession.objects.filter(pk=session.pk).update(status="abandoned"))()
+    before = await stored_turns(session.pk)
     await say(tab, "12", "late")
-    assert "finished" in await tab.receive_from(timeout=5)
-    assert await stored_turns(world_tx.session.pk) == before
+    assert "stopped" in await tab.receive_from(timeout=5)
+    assert await stored_turns(session.pk) == before
     await tab.disconnect()

@@ -375,3 +375,13 @@ def test_importing_the_models_package_loads_neither_torch_nor_django() -> None:
 
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_a_local_model_that_fails_to_load_is_not_retried_on_every_turn(tmp_path) -> None:
+    llm = LocalLLM(str(tmp_path / "no-such-model"))
+    with pytest.raises(TutorLLMError) as first:
+        llm.load()
+    (tmp_path / "no-such-model").mkdir()  # even if the folder appears now, the next turn does not pay for a load
+    with pytest.raises(TutorLLMError) as second:
+        llm.load()
+    assert second.value is first.value

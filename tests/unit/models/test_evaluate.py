@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from models.backends import NoLLM
+from models.data import ChatExample, Turn
 from models.evaluate import main
-from models.generated import classify_move, leaks_answer, mathdial_answer
+from models.generated import classify_move, evaluate_generated, leaks_answer, mathdial_answer
 from models.replay import (
     ContextError,
     ReplayContext,
@@ -215,3 +217,26 @@ def test_the_move_classifier_labels_replies(text: str, move: str) -> None:
 
 def test_the_final_answer_of_a_mathdial_solution_is_its_last_line() -> None:
     assert mathdial_answer(SPOONS_SOLUTION) == "10"
+
+
+def _examples() -> list[ChatExample]:
+    history = (Turn("tutor", "Hi, walk me through your solution?", "generic"), Turn("student", "Just tell me."))
+    return [
+        ChatExample("q1", "generic", SPOONS, SPOONS_SOLUTION, (), "Hi, walk me through your solution?"),
+        ChatExample("q1", "probing", SPOONS, SPOONS_SOLUTION, history, "Why do you think so?"),
+    ]
+
+
+def test_generated_figures_count_what_the_model_leaked_and_the_guard_stopped() -> None:
+    import asyncio
+
+    options = {"mode": "plan", "max_new_tokens": 32, "temperature": 0.0, "timeout": 5.0}
+    leaky, records = asyncio.run(evaluate_generated(_examples(), LeakingLLM(), label="leaky", **options))
+    templates, _ = asyncio.run(evaluate_generated(_examples(), NoLLM(), label="none", **options))
+
+    assert (leaky.contexts, leaky.model_leak_rate, leaky.leak_rate, leaky.guard_pass_rate) == (2, 1.0, 0.0, 0.0)
+    assert leaky.sources == {"template": 2}
+    assert leaky.reference_move_agreement == 1.0
+    assert [record["reference"]["move"] for record in records] == ["generic", "probing"]
+    assert (templates.model_leak_rate, templates.leak_rate, templates.guard_pass_rate) == (None, 0.0, 1.0)
+    assert templates.question_rate == 1.0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from pedagogy.guard import GuardContext, check_reply
@@ -122,3 +124,47 @@ def test_a_forbidden_expression_answer_is_found_with_any_spacing() -> None:
 def test_a_forbidden_choice_letter_is_found() -> None:
     verdict = check_reply("I would pick option B, wouldn't you?", plan_for("B"), GuardContext("Pick one.", ()))
     assert not verdict.ok
+
+
+def _verdict_plan(verdict: str, question: str = "How many cookies does Maya bake?") -> TurnPlan:
+    return TurnPlan(
+        move="probing",
+        sub_kind="probe",
+        target_node="cookies",
+        reason="test",
+        budget=BudgetRemaining(hints=3, tells=1),
+        question=question,
+        verdict=verdict,  # type: ignore[arg-type]
+        student_value="10",
+        must_not_reveal=("12", "24"),
+    )
+
+
+def test_it_rejects_a_reply_that_affirms_a_wrong_answer() -> None:
+    verdict = check_reply("Yes, 10 is right. How many cookies does Maya bake?", _verdict_plan("incorrect"), CONTEXT)
+    assert not verdict.ok and "affirms an answer the plan judged wrong" in verdict.reasons
+    assert check_reply("Hmm, 10. How did you get that?", _verdict_plan("incorrect"), CONTEXT).ok
+
+
+def test_it_rejects_a_reply_that_calls_a_right_answer_wrong() -> None:
+    verdict = check_reply("No, that's not it. What comes next?", _verdict_plan("correct"), CONTEXT)
+    assert not verdict.ok and "rejects an answer the plan judged right" in verdict.reasons
+
+
+def test_a_step_value_the_authored_question_states_is_no_leak_but_the_final_answer_always_is() -> None:
+    question = "How many trays of 6 make 24 cookies, if each tray holds 6?"
+    plan = _verdict_plan("correct", question=question)
+    plan = replace(plan, verdict=None, must_not_reveal=("12", "24"))
+    # 24 is a step value here (listed after the final answer 12) and the question itself states it.
+    assert check_reply(f"Good. {question}", plan, CONTEXT).ok
+    final_first = replace(plan, must_not_reveal=("24", "12"))
+    assert not check_reply(f"Good. {question}", final_first, CONTEXT).ok
+
+
+def test_a_partial_reply_is_judged_only_on_what_later_text_cannot_repair() -> None:
+    plan = plan_for("24", "12")
+    assert check_reply("Here's a hint: each tray", plan, CONTEXT, partial=True).ok  # no question yet: fine so far
+    assert check_reply("", plan, CONTEXT, partial=True).ok
+    leaking = check_reply("Sure! It is 24", plan, CONTEXT, partial=True)
+    assert not leaking.ok and any("reveals 24" in r for r in leaking.reasons)
+    assert not check_reply("Here's a hint: each tray", plan, CONTEXT).ok  # finished, it must ask its question
