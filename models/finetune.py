@@ -250,7 +250,7 @@ def load_finetuned(checkpoint: Path, device: str = "cpu") -> tuple[Any, Any]:
     return model, tokenizer
 
 
-def _trainable(model: Any, config: FinetuneConfig) -> Any:
+def trainable_model(model: Any, config: FinetuneConfig) -> Any:
     if config.method == "full":
         return model
     if config.method != "lora":
@@ -286,7 +286,7 @@ class TrainResult:
     tokenizer: Any = field(repr=False, default=None)
 
 
-def _save_checkpoint(model: Any, tokenizer: Any, config: FinetuneConfig, folder: Path, state: dict[str, Any]) -> None:
+def save_checkpoint(model: Any, tokenizer: Any, config: FinetuneConfig, folder: Path, state: dict[str, Any]) -> None:
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     save_config(config, folder)
@@ -319,7 +319,7 @@ def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None,
             examples = random.Random(config.seed).sample(list(examples), config.max_train_examples)
 
     base, tokenizer = load_base(config.base_model, device)
-    model = _trainable(base, config)
+    model = trainable_model(base, config)
     encoded = [
         item
         for example in examples
@@ -387,7 +387,7 @@ def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None,
                 "seconds": round(time.perf_counter() - started, 2),
                 "device": device,
             }
-            _save_checkpoint(model, tokenizer, config, checkpoint, state)
+            save_checkpoint(model, tokenizer, config, checkpoint, state)
     model.eval()
     seconds = time.perf_counter() - started
     log(f"saved {checkpoint} after {seconds:.1f} s")
