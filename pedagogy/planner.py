@@ -492,8 +492,10 @@ class _TurnPlanner:
         student is least likely to get there alone), within budget, and never for the final answer."""
         if node.is_final or not self.remaining().can_tell():
             return False
-        failures = self.st.progress(node.id).failures
-        if failures < self.policy.min_failures_before_telling:
+        progress = self.st.progress(node.id)
+        failures = progress.failures
+        # Asking for help is not failing: a student who has not tried the step yet climbs the hint ladder first.
+        if failures < self.policy.min_failures_before_telling or not progress.wrong_values:
             return False
         skills = node.skills or self.tree.problem.skills
         level = min((self.mastery.get(s, self.policy.prior_mastery) for s in skills), default=self.policy.prior_mastery)

@@ -127,6 +127,14 @@ def test_it_tells_a_step_only_after_repeated_failure_at_low_mastery(pencils: Pro
     assert state.tells_used == 1
 
 
+def test_it_never_tells_a_step_to_a_student_who_has_only_asked_for_help(pencils: Problem) -> None:
+    plans, state = talk(pencils, ["Can I have a hint?"] * 6 + ["I'm stuck"] * 3, mastery=LOW)
+    assert all(p.move != "telling" for p in plans), [p.sub_kind for p in plans]
+    assert state.tells_used == 0
+    plans, state = talk(pencils, ["Can I have a hint?", "11", "I'm stuck", "13", "I'm stuck"], mastery=LOW)
+    assert any(p.sub_kind == "tell_step" for p in plans)  # once the student has tried, telling becomes possible
+
+
 def test_it_keeps_guiding_without_telling_a_student_with_high_mastery(pencils: Problem) -> None:
     plans, state = talk(pencils, ["11", "13", "15", "17", "19", "21"], mastery=HIGH)
     assert all(p.move != "telling" for p in plans)
