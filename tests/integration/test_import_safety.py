@@ -116,7 +116,7 @@ def test_wrong_types_in_a_native_file_name_the_field(tmp_path: Path) -> None:
 
 def test_a_missing_field_in_a_native_file_names_the_field(tmp_path: Path) -> None:
     text = NATIVE.replace("    text: What is 1 + 1?\n", "")
-    failed(import_path(path=write(tmp_path / "set.yaml", text)), "problems.0.text", "Field required")
+    failed(import_path(path=write(tmp_path / "set.yaml", text)), "problems.0.text", "is required")
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from .answers import AnswerNormalizer
 from .base import ImportRequest, slugify
 from .errors import ContentError, ImportReport
+from .native_lint import cross_references, friendly_message, line_index, line_of, raw_answers
 from .safety import parse_json, parse_yaml, read_text
 from .schema import ProblemSetDoc
 
@@ -82,7 +83,8 @@ class NativeImporter:
     def read(self, request: ImportRequest, report: ImportReport) -> ProblemSetDoc | None:
         source = request.source
         try:
-            data = parse_native_data(read_text(request.path, source=source), source=source)
+            text = read_text(request.path, source=source)
+            data = parse_native_data(text, source=source)
         except ContentError as exc:
             report.fail(exc)
             return None
@@ -97,8 +99,26 @@ class NativeImporter:
         try:
             doc = ProblemSetDoc.model_validate(data)
         except ValidationError as exc:
-            for err in exc.errors():
-                report.error(source, error_path(err["loc"]), err["msg"], code="invalid")
+            report_everything(data, text, exc, report, source=source)
             return None
         make_checkable(doc, AnswerNormalizer(report), location=source)
         return doc
+
+
+def report_everything(data: Any, text: str, exc: ValidationError, report: ImportReport, *, source: str) -> None:
+    """Report every problem of an invalid document at once, each at its line: field errors, cross-references
+    (which pydantic checks only once every field is valid) and answers that cannot be checked."""
+    lines = line_index(text)
+
+    def at(path: tuple[str | int, ...]) -> str:
+        line = line_of(lines, path)
+        return f"{source}:{line}" if line else source
+
+    for err in exc.errors():
+        if err["loc"]:  # the document-level check's first complaint; cross_references lists them all below
+            report.error(at(err["loc"]), error_path(err["loc"]), friendly_message(dict(err)), code="invalid")
+    for path, message in cross_references(data):
+        report.error(at(path), error_path(path), message, code="invalid")
+    normalizer = AnswerNormalizer(report)
+    for path, answer, answer_type, role in raw_answers(data):
+        normalizer.normalize(answer, answer_type, role=role, location=at(path), field=error_path(path))
