@@ -1,10 +1,19 @@
 """Offline evaluation of the tutor model on the MathDial eval split.
 
     python -m models.evaluate perplexity --finetuned var/finetune/smollm2-cpu-lora/final --max-examples 120
+    python -m models.evaluate generate --backend none --max-contexts 40
+    python -m models.evaluate replay --input contexts.jsonl --output replies.jsonl --backend local
 
-Perplexity of the reference teacher turns given the same move-conditioned prompts the model is trained on, for the
-base model and a fine-tuned checkpoint (a LoRA folder or a merged model). Lower means the model finds what real
-teachers said, for the move they made, more likely. Prints a table and writes JSON.
+``perplexity``: perplexity of the reference teacher turns given the same move-conditioned prompts the model is
+trained on, for the base model and a fine-tuned checkpoint (a LoRA folder or a merged model). Lower means the
+model finds what real teachers said, for the move they made, more likely. Prints a table and writes JSON.
+
+``generate``: the system's own turn (planner, backend, guard; :mod:`models.replay`) for eval-split teacher-turn
+contexts, with its leak rate, question rate, guard pass rate and move agreement (:mod:`models.generated`). Prints a
+table, then the figures as one JSON line.
+
+``replay``: the system's next turn for each context of a jsonl file (``docs/formats.md``); a bad line is reported
+with its number, the others are still replayed, and the exit status is 1 when any line failed.
 
 The eval problems never appear in training (both sides use :func:`models.data.split_of`). MathDial questions come
 from GSM8K, so a base model that saw GSM8K may have seen the problems, never these dialogues.
@@ -13,8 +22,11 @@ from GSM8K, so a base model that saw GSM8K may have seen the problems, never the
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import math
+import os
+import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -22,8 +34,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from models.backends import BACKEND_NAMES, TutorLLM, backend_from_settings
 from models.data import EVAL_FRACTION, ChatExample, mathdial_examples
 from models.finetune import CONFIG_FILE, collate, encode_example, load_base, load_config, load_finetuned, reply_nll
+from models.generated import evaluate_generated
+from models.replay import (
+    MAX_NEW_TOKENS,
+    PROMPT_MODE_BY_BACKEND,
+    REPLY_TIMEOUT_SECONDS,
+    ContextError,
+    parse_context,
+    replay,
+)
+from pedagogy.prompting import PromptMode
 
 
 @dataclass
@@ -144,6 +167,115 @@ def run_perplexity(args: argparse.Namespace) -> dict[str, Any]:
     return report
 
 
+def _backend(args: argparse.Namespace) -> tuple[TutorLLM, PromptMode]:
+    """The backend the flags name, over the environment's ``TUTOR_LLM_*`` settings, and its prompt mode."""
+    settings = {key: value for key, value in os.environ.items() if key.startswith("TUTOR_LLM_")}
+    for key, value in (
+        ("TUTOR_LLM_BACKEND", args.backend),
+        ("TUTOR_LLM_URL", args.url),
+        ("TUTOR_LLM_MODEL", args.model),
+        ("TUTOR_LLM_DEVICE", args.device),
+    ):
+        if value is not None:
+            settings[key] = value
+    llm = backend_from_settings(settings)
+    kind = (settings.get("TUTOR_LLM_BACKEND") or "local").strip().lower()
+    mode: PromptMode = args.mode or PROMPT_MODE_BY_BACKEND.get(kind, "paraphrase")
+    return llm, mode
+
+
+def _phrasing_options(args: argparse.Namespace) -> dict[str, Any]:
+    return {"max_new_tokens": args.max_new_tokens, "temperature": args.temperature, "timeout": args.timeout}
+
+
+async def _replay_lines(args: argparse.Namespace, llm: TutorLLM, mode: PromptMode) -> tuple[int, int]:
+    done = failed = 0
+    name = str(args.input)
+    with args.input.open(encoding="utf-8") as source, args.output.open("w", encoding="utf-8") as sink:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                raw = json.loads(line)
+                context = parse_context(raw)
+            except (json.JSONDecodeError, ContextError) as exc:
+                reason = f"not JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                print(f"{name}:{number}: {reason}", file=sys.stderr)
+                failed += 1
+                continue
+            turn = await replay(context, llm, mode=mode, **_phrasing_options(args))
+            sink.write(json.dumps({**raw, "reply": turn.to_json()}, ensure_ascii=False) + "\n")
+            done += 1
+    return done, failed
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    """Replay every context of ``--input`` into ``--output``; 1 when any line failed, else 0."""
+    if args.threads > 0:
+        os.environ["TUTOR_TORCH_THREADS"] = str(args.threads)
+    llm, mode = _backend(args)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    done, failed = asyncio.run(_replay_lines(args, llm, mode))
+    print(f"replayed {done} contexts with {llm.name} ({mode}) into {args.output}; {failed} bad lines")
+    return 1 if failed else 0
+
+
+def run_generate(args: argparse.Namespace) -> dict[str, Any]:
+    if args.threads > 0:
+        os.environ["TUTOR_TORCH_THREADS"] = str(args.threads)
+    llm, mode = _backend(args)
+    examples = mathdial_examples("eval", folder=args.data_dir, eval_fraction=args.eval_fraction)
+    subset = eval_subset(examples, args.max_contexts)
+    figures, records = asyncio.run(
+        evaluate_generated(subset, llm, label=f"{llm.name} ({mode})", mode=mode, **_phrasing_options(args))
+    )
+    report = {
+        "split": "eval",
+        "eval_fraction": args.eval_fraction,
+        "eval_examples_total": len(examples),
+        "eval_problems": len({example.qid for example in subset}),
+        "max_new_tokens": args.max_new_tokens,
+        "temperature": args.temperature,
+        "results": [vars(figures)],
+    }
+    columns = ("leak", "model leak", "question", "guard pass", "move agree", "ref. agree", "seconds")
+    print(f"{'backend':<40} {'contexts':>8} " + " ".join(f"{c:>10}" for c in columns))
+    model_leak = "-" if figures.model_leak_rate is None else f"{figures.model_leak_rate:.3f}"
+    values = (
+        f"{figures.leak_rate:.3f}",
+        model_leak,
+        f"{figures.question_rate:.3f}",
+        f"{figures.guard_pass_rate:.3f}",
+        f"{figures.move_agreement:.3f}",
+        f"{figures.reference_move_agreement:.3f}",
+        f"{figures.seconds:.1f}",
+    )
+    print(f"{figures.label:<40} {figures.contexts:>8} " + " ".join(f"{v:>10}" for v in values))
+    print(f"    delivered from: {figures.sources}; planned moves: {figures.planned_moves}")
+    if args.replies is not None:
+        args.replies.parent.mkdir(parents=True, exist_ok=True)
+        with args.replies.open("w", encoding="utf-8") as sink:
+            for record in records:
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+        print(f"wrote {args.replies}")
+    print(json.dumps(report))
+    return report
+
+
+def _add_backend_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--backend", choices=BACKEND_NAMES, default=None, help="default: TUTOR_LLM_BACKEND, else local"
+    )
+    command.add_argument("--url", default=None, help="openai: the server's base URL (TUTOR_LLM_URL)")
+    command.add_argument("--model", default=None, help="local: a model folder; openai: the served model name")
+    command.add_argument("--device", default=None, help="local: cpu, cuda or auto")
+    command.add_argument("--mode", choices=("paraphrase", "plan"), default=None, help="default: by backend, as the app")
+    command.add_argument("--max-new-tokens", type=int, default=MAX_NEW_TOKENS)
+    command.add_argument("--temperature", type=float, default=0.0, help="0: greedy, reproducible")
+    command.add_argument("--timeout", type=float, default=REPLY_TIMEOUT_SECONDS, help="seconds per reply")
+    command.add_argument("--threads", type=int, default=0, help="local: torch threads")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -157,9 +289,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     ppl.add_argument("--batch-size", type=int, default=4)
     ppl.add_argument("--threads", type=int, default=0)
     ppl.add_argument("--output", type=Path, default=None, help="write the figures as JSON here")
+    generate = commands.add_parser("generate", help="leak, question, guard and move figures of generated turns")
+    _add_backend_options(generate)
+    generate.add_argument("--data-dir", type=Path, default=None, help="the mathdial folder")
+    generate.add_argument("--eval-fraction", type=float, default=EVAL_FRACTION)
+    generate.add_argument("--max-contexts", type=int, default=40, help="0: every eval teacher turn")
+    generate.add_argument("--replies", type=Path, default=None, help="write each context's reply here (jsonl)")
+    replayer = commands.add_parser("replay", help="the system's next turn for each context of a jsonl file")
+    _add_backend_options(replayer)
+    replayer.add_argument("--input", type=Path, required=True, help="contexts, one JSON object a line")
+    replayer.add_argument("--output", type=Path, required=True, help="the contexts with their replies")
     args = parser.parse_args(argv)
     if args.command == "perplexity":
         run_perplexity(args)
+    elif args.command == "generate":
+        run_generate(args)
+    elif args.command == "replay":
+        sys.exit(run_replay(args))
 
 
 if __name__ == "__main__":
