@@ -23,10 +23,72 @@ from pedagogy.plan import TurnPlan
 # Numbers ordinary speech uses ("one step", "two numbers"); never counted as made up.
 ALWAYS_ALLOWED = frozenset({Fraction(0), Fraction(1), Fraction(2)})
 _ANSWER_PHRASE_RE = re.compile(
-    r"\bthe\s+(?:final\s+|correct\s+|right\s+|real\s+)?(?:answer|solution|result)\s+(?:is|was|would\s+be|will\s+be|"
-    r"equals|=|:)|(?:^|\n)\s*(?:final\s+)?answer\s*[:=]",
+    r"\bthe\s+(?:final\s+|correct\s+|right\s+|real\s+)?(?:answer|solution|result)\b"
+    # "the answer to the question about the trays is ..." announces just as much as "the answer is".
+    r"(?:\s+(?:to|for|of)\b[^.?!\n]{0,80}?)?\s+(?:is|was|would\s+be|will\s+be|equals|=|:)"
+    r"|(?:^|\n)\s*(?:final\s+)?answer\s*[:=]",
     re.IGNORECASE,
 )
+# Words that carry no content when comparing a reply with the plan's own hint, feedback or question.
+_FILLER = frozenset(
+    [
+        "about",
+        "after",
+        "again",
+        "also",
+        "another",
+        "answer",
+        "because",
+        "been",
+        "before",
+        "could",
+        "does",
+        "each",
+        "every",
+        "from",
+        "have",
+        "here",
+        "into",
+        "just",
+        "know",
+        "like",
+        "many",
+        "more",
+        "much",
+        "need",
+        "only",
+        "other",
+        "over",
+        "same",
+        "should",
+        "some",
+        "than",
+        "that",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "thing",
+        "think",
+        "this",
+        "those",
+        "through",
+        "want",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "will",
+        "with",
+        "would",
+        "your",
+    ]
+)
+#: Share of the content words of the plan's hint, feedback or question that a reply must keep.
+MIN_CONTENT_KEPT = 0.4
 _FRACTION_PARTS_RE = re.compile(r"(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{\s*(-?[\d.]+)\s*\}\s*\{\s*([\d.]+)\s*\}")
 _DIGIT_GAP_RE = re.compile(r"[\s,;:.\-\u2013\u2014/|*]*")
 
@@ -170,12 +232,15 @@ def _without_question(text: str, question: str | None) -> str:
     return re.sub(re.escape(core), " ", text, flags=re.IGNORECASE)
 
 
-def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext, *, partial: bool = False) -> GuardVerdict:
+def check_reply(
+    reply_text: str, plan: TurnPlan, context: GuardContext, *, partial: bool = False, phrased: bool = False
+) -> GuardVerdict:
     """Check one reply against its plan; the verdict lists every reason it fails.
 
     With ``partial`` the text is the start of a reply still being streamed: only the rules that later text cannot
     repair apply (nothing revealed, invented or announced, no wrong verdict, not too long), so streaming can stop at
-    the first broken one.
+    the first broken one. With ``phrased`` the text is a model's phrasing, which must also keep the plan's hint,
+    feedback and question (the planner's own wording carries them by construction).
     """
     reasons: list[str] = []
     text = reply_text.strip()
@@ -207,7 +272,27 @@ def check_reply(reply_text: str, plan: TurnPlan, context: GuardContext, *, parti
         reasons.append("announces the answer before the problem is solved")
     if not partial and plan.asks_question and "?" not in text:
         reasons.append("the move asks a question but the reply asks none")
+    if phrased and not partial:
+        reasons += _dropped_content(text, plan)
     return GuardVerdict(not reasons, tuple(reasons))
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _FILLER}
+
+
+def _dropped_content(text: str, plan: TurnPlan) -> list[str]:
+    """The plan's hint, feedback and question must survive the phrasing: a reply that swaps them for pleasantries
+    ("I'm here to help, what do you need?") passes every other rule and teaches nothing."""
+    said = _content_words(text)
+    reasons = []
+    for label, wanted in (("hint", plan.hint), ("feedback", plan.feedback), ("question", plan.question)):
+        if not wanted or (label == "question" and not plan.asks_question):
+            continue
+        words = _content_words(wanted)
+        if len(words) >= 3 and len(words & said) < MIN_CONTENT_KEPT * len(words):
+            reasons.append(f"drops the plan's {label}")
+    return reasons
 
 
 def first_passing(candidates: Sequence[str], plan: TurnPlan, context: GuardContext) -> tuple[int, GuardVerdict]:

@@ -197,7 +197,7 @@ def deliver(model_reply: str | None, plan: TurnPlan, context: GuardContext) -> D
             text = realize(plan)
         if text is None:
             continue
-        verdict = check_reply(text, plan, context)
+        verdict = check_reply(text, plan, context, phrased=source == "model")
         if verdict.ok:
             return Delivery(text, source, tuple(rejections))
         rejections.append((source, verdict))

@@ -168,3 +168,18 @@ def test_a_partial_reply_is_judged_only_on_what_later_text_cannot_repair() -> No
     leaking = check_reply("Sure! It is 24", plan, CONTEXT, partial=True)
     assert not leaking.ok and any("reveals 24" in r for r in leaking.reasons)
     assert not check_reply("Here's a hint: each tray", plan, CONTEXT).ok  # finished, it must ask its question
+
+
+def test_a_phrasing_that_drops_the_hint_for_pleasantries_is_rejected() -> None:
+    plan = plan_for("24", "12")
+    chatter = "If you have a problem, I'm here to help. You can ask me anything. What do you need?"
+    verdict = check_reply(chatter, plan, CONTEXT, phrased=True)
+    assert not verdict.ok
+    assert "drops the plan's hint" in verdict.reasons and "drops the plan's question" in verdict.reasons
+    faithful = "A hint: every tray holds the same number of cookies. So how many cookies does Maya bake?"
+    assert check_reply(faithful, plan, CONTEXT, phrased=True).ok
+
+
+def test_it_catches_the_answer_announced_with_words_in_between() -> None:
+    verdict = check_reply("The answer to the question about the trays is 10. Why?", plan_for("24"), CONTEXT)
+    assert "announces the answer before the problem is solved" in verdict.reasons
