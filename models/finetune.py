@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 
 from models.backends import pick_device, resolve_model_source
-from models.data import EVAL_FRACTION, MOVES, ChatExample, mathdial_examples
+from models.data import EVAL_FRACTION, MOVES, ChatExample, default_mathdial_dir, mathdial_examples
 
 CONFIG_FILE = "finetune_config.yaml"
 STATE_FILE = "trainer_state.json"
@@ -56,6 +56,9 @@ class FinetuneConfig:
     moves: list[str] = field(default_factory=lambda: list(MOVES))
     eval_fraction: float = EVAL_FRACTION
     max_train_examples: int = 0  # 0: all of the train split
+    # Synthetic dialogues (models.synthetic): the planner tutoring simulated students on this content, mixed in.
+    synthetic_from: str = ""  # a GSM8K jsonl or native problem set; empty: GSM8K train beside the repository
+    synthetic_problems: int = 0  # 0: no synthetic dialogues
     max_length: int = 512  # tokens; longer examples drop their oldest dialogue turns first
     max_history_turns: int = 4
     max_steps: int = 100
@@ -293,6 +296,22 @@ def save_checkpoint(model: Any, tokenizer: Any, config: FinetuneConfig, folder: 
     (folder / STATE_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
 
 
+def synthetic_for(config: FinetuneConfig, mathdial_folder: Path | None) -> list[ChatExample]:
+    from models.synthetic import eval_questions, load_problems, synthetic_examples
+
+    source = (
+        Path(config.synthetic_from)
+        if config.synthetic_from
+        else default_mathdial_dir().parent / "gsm8k" / "train.jsonl"
+    )
+    problems = load_problems(
+        source,
+        limit=config.synthetic_problems,
+        exclude=eval_questions(mathdial_folder, config.eval_fraction),
+    )
+    return synthetic_examples(problems, seed=config.seed)
+
+
 def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None, *, log: Any = print) -> TrainResult:
     """Fine-tune per ``config`` on ``examples`` (default: the MathDial train split) and save checkpoints.
 
@@ -317,6 +336,8 @@ def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None,
         examples = mathdial_examples("train", folder=folder, eval_fraction=config.eval_fraction, moves=config.moves)
         if config.max_train_examples > 0:
             examples = random.Random(config.seed).sample(list(examples), config.max_train_examples)
+        if config.synthetic_problems > 0:
+            examples = [*examples, *synthetic_for(config, folder)]
 
     base, tokenizer = load_base(config.base_model, device)
     model = trainable_model(base, config)

@@ -325,6 +325,8 @@ class SessionResult:
     planner_cpu_ns: list[int]  # CPU time of this thread per planned turn (what other processes cannot inflate)
     flags: tuple[str, ...]
     transcript: list[tuple[str, str]]
+    # The move of each tutor turn in the transcript, in order ("focus", "probing", "telling", "generic").
+    tutor_moves: list[str] = field(default_factory=list)
 
 
 def run_session(
@@ -353,6 +355,7 @@ def run_session(
     message: str | None = None
     dialogue: list[str] = []
     transcript: list[tuple[str, str]] = []
+    tutor_moves: list[str] = []
     timings: list[int] = []
     cpu_timings: list[int] = []
     leaks = model_rejections = template_rejections = fallbacks = messages = 0
@@ -375,6 +378,7 @@ def run_session(
         dialogue.append(delivery.text)
         if keep_transcript:
             transcript.append(("tutor", delivery.text))
+            tutor_moves.append(plan.move)
         if plan.solved or messages >= max_messages:
             break
         message = student.respond(plan)
@@ -401,6 +405,7 @@ def run_session(
         planner_cpu_ns=cpu_timings,
         flags=tuple(state.flags),
         transcript=transcript,
+        tutor_moves=tutor_moves,
     )
 
 
