@@ -74,9 +74,15 @@ def evidence_apply(
     codes = sorted({code for skills, _ in observations for code in skills})
     skills = {s.code: s for s in Skill.objects.filter(code__in=codes)}
     params = parameters_for(skills)
+    # Create missing rows first (a concurrent first observation of the same skill must not fail the turn), then
+    # lock them all, so two turns of one learner apply their evidence one after the other.
+    SkillState.objects.bulk_create(
+        [SkillState(learner=learner, skill=skill, mastery=params[code].prior) for code, skill in skills.items()],
+        ignore_conflicts=True,
+    )
     states = {
         s.skill.code: s
-        for s in SkillState.objects.select_for_update()
+        for s in SkillState.objects.select_for_update(of=("self",))
         .filter(learner=learner, skill__in=skills.values())
         .select_related("skill")
     }
@@ -87,10 +93,7 @@ def evidence_apply(
         for code in dict.fromkeys(skill_codes):
             if code not in skills:
                 continue
-            state = states.get(code)
-            if state is None:
-                state = SkillState(learner=learner, skill=skills[code], mastery=params[code].prior)
-                states[code] = state
+            state = states[code]
             update = bkt.observe(state.mastery, correct, params[code])
             evidence.append(
                 Evidence(

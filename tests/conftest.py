@@ -60,3 +60,15 @@ def pytest_configure(config: pytest.Config) -> None:
         run = uuid.uuid4().hex[:8]
         settings.CACHES["default"]["KEY_PREFIX"] = f"test-{run}"
         settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test-{run}"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_local_cache() -> None:
+    """Rate-limit counters must not leak between tests. A local-memory cache is cleared before each test (user ids
+    repeat after rollbacks); a Redis cache is not flushed, since each run has its own key prefix."""
+    from django.conf import settings
+
+    if settings.CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+        from django.core.cache import cache
+
+        cache.clear()

@@ -7,6 +7,7 @@ Close codes: 4401 not signed in, 4403 not allowed (also used for sessions that d
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -24,7 +25,7 @@ from pedagogy.realize import deliver
 
 from . import permissions, ratelimit, services, tutoring
 from .llm import prompt_mode, tutor_llm
-from .models import Turn, TutoringSession
+from .models import Turn, TutoringSession, User
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ CLOSE_BAD_MESSAGE = 4400
 MAX_MESSAGE_CHARS = getattr(settings, "TUTOR_MAX_MESSAGE_CHARS", 2000)
 MAX_FRAME_BYTES = 16_384
 MESSAGES_PER_MINUTE = getattr(settings, "TUTOR_MESSAGES_PER_MINUTE", 20)
+SYNCS_PER_MINUTE = 30
 REPLY_TIMEOUT_SECONDS = getattr(settings, "TUTOR_REPLY_TIMEOUT_SECONDS", 45)
 MAX_NEW_TOKENS = 160
 # Streaming sends the whole text so far (simple, and order-proof); this caps how often.
@@ -69,6 +71,11 @@ async def replies_in_flight() -> None:
 @database_sync_to_async
 def load_session(session_id: int) -> TutoringSession | None:
     return TutoringSession.objects.select_related("student", "problem").filter(pk=session_id).first()
+
+
+@database_sync_to_async
+def load_user(user_id: int) -> User | None:
+    return User.objects.filter(pk=user_id).first()
 
 
 @database_sync_to_async
@@ -141,7 +148,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
         if payload.get("type") == "sync":
-            await self.send_missed_turns(payload.get("after"))
+            # A page asks once per (re)connect; a loop of them would re-render the whole transcript each time.
+            allowed = await database_sync_to_async(ratelimit.hit)(
+                f"sync:{self.scope['user'].pk}", limit=SYNCS_PER_MINUTE, window_seconds=60
+            )
+            if allowed:
+                await self.send_missed_turns(payload.get("after"))
             return
         await self.receive_message(payload)
 
@@ -211,8 +223,10 @@ class SessionConsumer(AsyncWebsocketConsumer):
         pieces: list[str] = []
         last_flush = 0.0
         try:
-            async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
-                async for piece in llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7):
+            stream = llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7)
+            # aclosing: leaving early (a withdrawn reply) stops the generation at once, not at garbage collection.
+            async with asyncio.timeout(REPLY_TIMEOUT_SECONDS), contextlib.aclosing(stream):
+                async for piece in stream:
                     pieces.append(piece)
                     if time.monotonic() - last_flush < TOKEN_FLUSH_SECONDS:
                         continue
@@ -232,8 +246,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 
+    async def still_allowed(self) -> bool:
+        """Access is checked again before each stored turn is sent: a student removed from the class, or a teacher
+        deactivated, stops receiving the transcript on sockets opened before."""
+        session = await load_session(self.session.pk)
+        user = await load_user(self.scope["user"].pk)  # fresh: the connect-time copy does not see deactivation
+        if session is None or user is None or not (await check_access(user, session))[0]:
+            await self.close(code=CLOSE_FORBIDDEN)
+            return False
+        return True
+
     async def turn_stored(self, event: dict[str, Any]) -> None:
-        await self.send(text_data=await self.render_turns(turn_ids=[event["turn_id"]]))
+        if await self.still_allowed():
+            await self.send(text_data=await self.render_turns(turn_ids=[event["turn_id"]]))
 
     async def reply_start(self, event: dict[str, Any]) -> None:
         await self.send(text_data=render_to_string("sessions/_pending.html", {"bubble": event["bubble"]}))
@@ -245,6 +270,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("sessions/_failed.html", {"bubble": event["bubble"]}))
 
     async def reply_final(self, event: dict[str, Any]) -> None:
+        if not await self.still_allowed():
+            return
         html = await database_sync_to_async(self._render_final)(event["turn_id"], event["bubble"])
         await self.send(text_data=html)
 

@@ -33,18 +33,28 @@ def teaches_student(user: AnyUser, student: User) -> bool:
     return is_teacher(user) and Enrollment.objects.filter(classroom__teacher_id=user.pk, student=student).exists()
 
 
+def teaches_session(user: AnyUser, session: TutoringSession) -> bool:
+    """The teacher of the class the session's assignment belongs to (a student's other teachers see only their own
+    classes' work); for a session outside any assignment, any teacher of the student."""
+    if not is_teacher(user):
+        return False
+    if session.assignment_id is not None:
+        return Assignment.objects.filter(pk=session.assignment_id, classroom__teacher_id=user.pk).exists()
+    return teaches_student(user, session.student)
+
+
 def can_view_session(user: AnyUser, session: TutoringSession) -> bool:
-    """The student who owns it, a teacher of one of that student's classes, or an admin."""
+    """The student who owns it, the teacher of its class, or an admin."""
     if not user.is_authenticated:
         return False
     if session.student_id == user.pk and is_student(user):
         return True
-    return is_admin(user) or teaches_student(user, session.student)
+    return is_admin(user) or teaches_session(user, session)
 
 
 def can_correct_turns(user: AnyUser, session: TutoringSession) -> bool:
-    """Teachers of the session's student and admins rewrite tutor turns; students never do."""
-    return is_admin(user) or teaches_student(user, session.student)
+    """The teacher of the session's class and admins rewrite tutor turns; students never do."""
+    return is_admin(user) or teaches_session(user, session)
 
 
 def can_work_in_session(user: AnyUser, session: TutoringSession) -> bool:

@@ -114,7 +114,14 @@ def session_start(*, student: User, problem: Problem, assignment: Assignment | N
     )
     if existing is not None:
         return existing, False
-    session = TutoringSession.objects.create(student=student, problem=problem, assignment=assignment)
+    try:
+        # A double click runs this twice at once: the partial unique index lets one create win; the other resumes it.
+        with transaction.atomic():
+            session = TutoringSession.objects.create(student=student, problem=problem, assignment=assignment)
+    except IntegrityError:
+        return TutoringSession.objects.get(
+            student=student, problem=problem, status=TutoringSession.Status.ACTIVE
+        ), False
     return session, True
 
 

@@ -8,7 +8,7 @@ two, the consumer streams the model's phrasing; a reply that fails the guard is 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
@@ -42,6 +42,11 @@ class PlannedTurn:
     messages: list[dict[str, str]]
     context: GuardContext
     planner_ms: float
+    message: str | None = None
+    mode: str = "paraphrase"
+    # How many turns the dialogue state had when this turn was planned: if another turn has been stored since
+    # (a second tab, on another worker), the plan is stale and is made again before it is kept.
+    based_on_turns: int = 0
     started: float = field(default_factory=time.monotonic)
 
 
@@ -78,8 +83,6 @@ class NextProblem:
 class CompletedTurn:
     turn: Turn
     session: TutoringSession
-    mastery: list[MasteryRow]
-    next_problem: NextProblem | None
 
 
 def _problem_for(session: TutoringSession) -> Problem:
@@ -129,7 +132,17 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
     context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in history))
     messages = build_messages(plan, history, problem_text=problem.text, mode=mode)  # type: ignore[arg-type]
     planner_ms = (time.monotonic() - started) * 1000
-    return PlannedTurn(session.pk, plan, new_state, messages, context, planner_ms)
+    return PlannedTurn(
+        session.pk,
+        plan,
+        new_state,
+        messages,
+        context,
+        planner_ms,
+        message=message,
+        mode=mode,
+        based_on_turns=state.turns if state else 0,
+    )
 
 
 def _verdict_json(delivery: Delivery) -> dict[str, Any]:
@@ -235,6 +248,13 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
         .select_related("problem", "student", "assignment")
         .get(pk=planned.session_id)
     )
+    stored_turns = int((session.dialogue_state or {}).get("turns", 0))
+    if stored_turns != planned.based_on_turns:
+        # Planned from a state another reply has since moved on: plan again from the stored state, under the lock,
+        # and keep the planner's own wording (the streamed phrasing answered the stale plan).
+        started = planned.started
+        planned = replace(turn_plan(session=session, message=planned.message, mode=planned.mode), started=started)
+        delivery = template_delivery(planned)
     plan = planned.plan
     latency_ms = round((time.monotonic() - planned.started) * 1000)
     turn, _ = turn_append(
@@ -248,8 +268,9 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
         latency_ms=latency_ms,
     )
     session.dialogue_state = planned.state.to_json()
-    session.hints_used += int(plan.hint_spent)
-    session.tellings_used += int(plan.tell_spent)
+    # The dialogue state is the one count of what this problem has given away; the columns mirror it for reports.
+    session.hints_used = planned.state.hints_used
+    session.tellings_used = planned.state.tells_used
     session.needs_attention = session.needs_attention or bool(plan.flags)
     if plan.solved and session.status == TutoringSession.Status.ACTIVE:
         session.status = TutoringSession.Status.SOLVED
@@ -265,17 +286,12 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
             "updated_at",
         ]
     )
-    before = kg_selectors.mastery_for_learner(
-        learner=session.student, codes=[c for o in plan.outcomes for c in o.skills]
-    )
     kg_services.evidence_apply(
         learner=session.student,
         observations=[(o.skills, o.first_attempt_correct) for o in plan.outcomes],
         turn_id=turn.pk,
     )
-    rows = mastery_rows(session, before)
-    next_problem = next_problem_for(session) if session.status == TutoringSession.Status.SOLVED else None
-    return CompletedTurn(turn=turn, session=session, mastery=rows, next_problem=next_problem)
+    return CompletedTurn(turn=turn, session=session)
 
 
 def template_delivery(planned: PlannedTurn) -> Delivery:

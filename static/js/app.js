@@ -59,9 +59,14 @@
 
   // Each send carries a fresh id so a resent message (double click, a send queued across a reconnect) is stored
   // once. The page's CSRF header is for HTTP requests and stays out of socket messages.
+  // What the student sent and is still waiting to see stored: the box is cleared only then, so a message the server
+  // refuses (too fast, too long) stays in the box to send again.
+  var pendingId = null;
   document.addEventListener("htmx:wsConfigSend", function (event) {
-    event.detail.parameters.client_id = newClientId();
+    var id = newClientId();
+    event.detail.parameters.client_id = id;
     event.detail.headers = null;
+    if (event.target && event.target.id === "message-form") pendingId = id;
   });
   // On every (re)connect, ask for the turns this page has not seen: replies finished while the socket was down.
   document.addEventListener("htmx:wsOpen", function (event) {
@@ -78,15 +83,22 @@
         : "This session is no longer open to you. Go back to your dashboard.";
     }
   });
-  document.addEventListener("htmx:wsAfterSend", function (event) {
+  document.addEventListener("htmx:wsAfterSend", function () {
     var notices = document.getElementById("notices");
     if (notices) notices.textContent = "";
-    if (!event.target || event.target.id !== "message-form") return;
+  });
+  function clearIfStored() {
+    if (!pendingId) return;
+    var stored = Array.prototype.some.call(document.querySelectorAll("#transcript [data-client-id]"), function (el) {
+      return el.getAttribute("data-client-id") === pendingId;
+    });
+    if (!stored) return;
+    pendingId = null;
     var input = document.getElementById("message-input");
     var preview = document.getElementById("math-preview");
     if (input) { input.value = ""; input.focus(); }
     if (preview) preview.textContent = "";
-  });
+  }
   document.addEventListener("htmx:wsAfterMessage", function () {
     // A turn can arrive twice (the page rendered it and the socket also delivered it): keep the first.
     var seen = {};
@@ -94,6 +106,7 @@
       var seq = el.getAttribute("data-seq");
       if (seen[seq]) el.remove(); else seen[seq] = true;
     });
+    clearIfStored();
     var transcript = document.getElementById("transcript");
     renderMath(transcript);
     if (transcript) transcript.lastElementChild && transcript.lastElementChild.scrollIntoView({ block: "nearest" });

@@ -241,3 +241,17 @@ async def test_a_missing_session_and_a_foreign_origin_are_refused(
     )
     connected, _ = await foreign.connect(timeout=5)
     assert connected is False
+
+
+def test_a_teacher_sees_a_shared_students_work_only_in_their_own_class(world: World) -> None:
+    """The student joins a second class; its teacher must not read the first class's session or correct it."""
+    from tutor import services
+
+    services.class_join(student=world.student, join_code=world.other_classroom.join_code)
+    client = Client()
+    client.force_login(world.other_teacher)
+    assert client.get(reverse("session_detail", args=[world.session.pk])).status_code == 404
+    turn = world.session.turns.get(seq=1)
+    assert client.post(reverse("turn_correction", args=[turn.pk]), {"text": "x?"}).status_code == 404
+    own = client.get(reverse("class_student", args=[world.other_classroom.pk, world.student.pk]))
+    assert own.status_code == 200 and "Muffin trays" not in own.content.decode()

@@ -39,7 +39,8 @@ def test_a_step_answered_right_first_time_raises_every_skill_it_is_tagged_with(w
     evidence = Evidence.objects.filter(turn_id=completed.turn.pk)
     assert sorted(evidence.values_list("skill__code", flat=True)) == ["arith.multiply", "money.decimals"]
     assert all(e.correct for e in evidence)
-    assert {r.code: r.moved > 0 for r in completed.mastery} == {"arith.multiply": True, "money.decimals": True}
+    panel = tutoring.mastery_rows(completed.session, tutoring.mastery_before(completed.turn))
+    assert {r.code: r.moved > 0 for r in panel} == {"arith.multiply": True, "money.decimals": True}
 
 
 def test_a_wrong_first_attempt_counts_against_the_skill_even_when_later_solved(world: World) -> None:
@@ -94,3 +95,18 @@ def test_turn_and_evidence_are_stored_together(world: World) -> None:
     completed = answer(world, world.problem, "24")
     assert Turn.objects.filter(pk=completed.turn.pk).exists()
     assert Evidence.objects.filter(turn_id=completed.turn.pk).count() == 1
+
+
+def test_a_reply_planned_from_a_stale_state_is_planned_again_before_it_is_kept(world: World) -> None:
+    """Two tabs on two workers: both plan from the same state; the second to finish must not undo the first."""
+    session, _ = tutoring.session_begin(student=world.student, problem=world.problem, assignment=world.assignment)
+    first = tutoring.turn_plan(session=session, message="Can I have a hint?")
+    second = tutoring.turn_plan(session=session, message="Can I have a hint?")
+    turn_append(session=session, role="student", text="Can I have a hint?")
+    tutoring.turn_complete(planned=first, delivery=tutoring.template_delivery(first), backend="none")
+    turn_append(session=session, role="student", text="Can I have a hint?")
+    completed = tutoring.turn_complete(planned=second, delivery=tutoring.template_delivery(second), backend="none")
+    session.refresh_from_db()
+    assert session.dialogue_state["turns"] == 3  # opening + two replies, each planned from its predecessor
+    assert session.hints_used == session.dialogue_state["hints_used"] == 2
+    assert completed.turn.plan["hint"] != first.plan.hint  # the second reply gave the next rung, not the same one

@@ -194,3 +194,16 @@ async def test_a_solved_problem_takes_the_reflection_but_a_stopped_one_takes_not
     assert "stopped" in await tab.receive_from(timeout=5)
     assert await stored_turns(session.pk) == before
     await tab.disconnect()
+
+
+async def test_a_socket_stops_receiving_once_its_viewer_loses_access(world_tx: World, llm_backend: Any) -> None:
+    session = await opened(world_tx)
+    teacher = await open_socket(world_tx.teacher, session.pk)
+    student = await open_socket(world_tx.student, session.pk)
+    await database_sync_to_async(
+        lambda: type(world_tx.teacher).objects.filter(pk=world_tx.teacher.pk).update(is_active=False)
+    )()
+    await say(student, "24", "after-deactivation")
+    assert await teacher.receive_output(timeout=5) == {"type": "websocket.close", "code": consumers.CLOSE_FORBIDDEN}
+    await until_final(student)
+    await student.disconnect()

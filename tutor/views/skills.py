@@ -27,8 +27,10 @@ class MasteryOverrideForm(forms.Form):
         self.fields["skill"].queryset = Skill.objects.filter(code__in=codes).order_by("name")  # type: ignore[attr-defined]
 
 
-def _student_map(student: User) -> tuple[kg_selectors.SkillMap, set[str]]:
-    classes = list(student.classes_joined.values_list("pk", flat=True))
+def _student_map(student: User, classes: list[int] | None = None) -> tuple[kg_selectors.SkillMap, set[str]]:
+    """The student's map over the skills assigned in ``classes`` (default: every class the student is in)."""
+    if classes is None:
+        classes = list(student.classes_joined.values_list("pk", flat=True))
     codes = kg_selectors.with_prerequisites(selectors.assigned_skill_codes(classroom_ids=classes))
     mastery = kg_selectors.mastery_for_learner(learner=student, codes=codes)
     evidence = kg_selectors.evidence_counts(learner=student)
@@ -61,7 +63,8 @@ def class_student_skills(request: HttpRequest, class_id: int, student_id: int) -
     """A student's map with the evidence behind each figure, and the teacher's override."""
     classroom = managed_class(request, class_id)
     student = get_object_or_404(User, pk=student_id, enrollment__classroom=classroom)
-    skill_map, codes = _student_map(student)
+    # Only this class's skills: a teacher sees and corrects what their own class practises.
+    skill_map, codes = _student_map(student, [classroom.pk])
     form = MasteryOverrideForm(request.POST or None, codes=codes)
     if request.method == "POST" and form.is_valid():
         change = kg_services.mastery_override(
