@@ -57,4 +57,4 @@ def test_a_wrong_join_code_shows_its_error_in_place(page: Any, demo_site: str) -
     log_in(page, demo_site, "demo-student")
     page.get_by_label("Class join code").fill("NOPE2345")
     page.get_by_role("button", name="Join").click()
-    assert page.get_by_text("No class has that join code").is_visible()
+    page.get_by_text("No class has that join code").wait_for()  # swapped in by htmx, not a page load
