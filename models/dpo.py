@@ -35,6 +35,7 @@ from models.finetune import (
     collate,
     load_base,
     load_config,
+    reply_logits,
     save_checkpoint,
     save_config,
     trainable_model,
@@ -84,16 +85,7 @@ def reply_logps(model: Any, batch: dict[str, Any]) -> Any:
     """Per row, the summed log-probability of the reply tokens of a :func:`models.finetune.collate` batch."""
     import torch
 
-    labels = batch["labels"]
-    first = int((labels != IGNORE_INDEX).float().argmax(dim=1).min())
-    keep = labels.size(1) - first
-    logits = model(
-        input_ids=batch["input_ids"],
-        attention_mask=batch["attention_mask"],
-        position_ids=batch["position_ids"],
-        logits_to_keep=keep + 1,
-    ).logits[:, :-1]
-    targets = labels[:, -keep:]
+    logits, targets = reply_logits(model, batch)
     mask = targets != IGNORE_INDEX
     token_logps = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets.clamp(min=0).unsqueeze(-1)).squeeze(-1)
     return (token_logps * mask).sum(dim=1)

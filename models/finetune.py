@@ -183,14 +183,12 @@ def collate(batch: Sequence[Encoded], pad_id: int) -> dict[str, Any]:
     return {"input_ids": input_ids, "attention_mask": attention, "position_ids": positions, "labels": labels}
 
 
-def reply_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
-    """Summed cross-entropy of the reply tokens in a :func:`collate` batch (a tensor) and how many there were.
+def reply_logits(model: Any, batch: dict[str, Any]) -> tuple[Any, Any]:
+    """The logits that predict the reply tokens of a :func:`collate` batch, and those target tokens.
 
     Only the last positions, where the replies are, go through the output layer: with a 49k-token vocabulary
     that layer is a large share of a small model's compute.
     """
-    import torch
-
     labels = batch["labels"]
     # Every row starts with prompt tokens, so the earliest reply token sits at index 1 or later and the logits
     # that predict the replies are those from one position before it up to the second-to-last.
@@ -202,7 +200,14 @@ def reply_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
         position_ids=batch["position_ids"],
         logits_to_keep=keep + 1,
     ).logits[:, :-1]
-    targets = labels[:, -keep:]
+    return logits, labels[:, -keep:]
+
+
+def reply_loss(model: Any, batch: dict[str, Any]) -> tuple[Any, int]:
+    """Summed cross-entropy of the reply tokens in a :func:`collate` batch (a tensor) and how many there were."""
+    import torch
+
+    logits, targets = reply_logits(model, batch)
     total = torch.nn.functional.cross_entropy(
         logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=IGNORE_INDEX, reduction="sum"
     )

@@ -8,6 +8,7 @@ a green CI run must mean every tier really ran.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,14 @@ def _fresh_local_cache() -> None:
         from django.core.cache import cache
 
         cache.clear()
+
+
+@pytest.fixture
+def eager() -> Iterator[None]:
+    """Run Celery tasks inline, as the embedded default does, also when the suite runs with a Redis broker."""
+    from tutor.celery import app as celery_app
+
+    before = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = before

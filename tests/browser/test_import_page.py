@@ -3,28 +3,17 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tutor.celery import app as celery_app
 from tutor.demo import demo_load
 from tutor.models import ImportJob, Problem
 
 from .conftest import log_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """The embedded default: the import runs inside the upload request (also when the suite has a Redis broker)."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def test_an_admin_uploads_the_oatutor_sample_as_a_zip_and_reads_the_report(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from tutor.celery import app as celery_app
 from tutor.models import ImportJob, Problem, ProblemSet
 from tutor.tasks import import_job_task
 from tutor.views import imports as import_views
@@ -20,15 +18,6 @@ from tutor.views import imports as import_views
 from .conftest import World
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def eager() -> Iterator[None]:
-    """Run tasks inline as the embedded default does, also when the suite runs with a Redis broker."""
-    before = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    yield
-    celery_app.conf.task_always_eager = before
 
 
 def client_for(user: object) -> Client:
