@@ -47,6 +47,8 @@ class Policy:
     flag_after_off_task: int = 3
     flag_after_stuck_turns: int = 4
     max_chars: int = 700
+    # Greetings, encouragement and closing words are a sentence or two; a long one is a model rambling.
+    max_chars_generic: int = 300
 
 
 DEFAULT_POLICY = Policy()
@@ -598,5 +600,5 @@ class _TurnPlanner:
             tell_spent=self.tell_spent,
             solved=self.st.solved,
             seed=self.seed,
-            max_chars=self.policy.max_chars,
+            max_chars=self.policy.max_chars_generic if MOVE_OF.get(sub_kind) == "generic" else self.policy.max_chars,
         )

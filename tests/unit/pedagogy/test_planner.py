@@ -291,3 +291,10 @@ def test_every_plan_names_a_reason_and_keeps_the_open_answers_secret(pencils: Pr
         assert plan.reason and "\n" not in plan.reason
         if not plan.solved:
             assert "10" in plan.must_not_reveal
+
+
+def test_closing_words_are_held_to_a_short_reply(bake_sale: Problem) -> None:
+    plans, _ = talk(bake_sale, ["24", "12", "thanks!"])
+    closing = plans[-1]
+    assert closing.move == "generic" and closing.max_chars <= 300
+    assert plans[1].max_chars > closing.max_chars  # a step's turn may say more
