@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from models.backends import pick_device
 from models.finetune import (
     IGNORE_INDEX,
     Encoded,
@@ -37,7 +36,7 @@ from models.finetune import (
     load_config,
     reply_logits,
     save_checkpoint,
-    save_config,
+    start_run,
     trainable_model,
 )
 
@@ -115,14 +114,7 @@ def train_dpo(
 
     if config.method != "lora":
         raise ValueError("preference training runs on a LoRA adapter (method: lora)")
-    started = time.perf_counter()
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
-    output = Path(config.output_dir)
-    save_config(config, output)
+    started, device, output = start_run(config)
     base, tokenizer = load_base(config.base_model, device)
     model = trainable_model(base, config)
     encoded = [e for pair in pairs if (e := encode_pair(tokenizer, pair, max_length=config.max_length)) is not None]

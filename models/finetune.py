@@ -317,6 +317,23 @@ def synthetic_for(config: FinetuneConfig, mathdial_folder: Path | None) -> list[
     return synthetic_examples(problems, seed=config.seed)
 
 
+def start_run(config: FinetuneConfig) -> tuple[float, str, Path]:
+    """Seed everything, set the CPU threads, pick the device and save the config where the checkpoints will go.
+
+    Returns the start time, the device and the output folder.
+    """
+    import torch
+
+    started = time.perf_counter()
+    random.seed(config.seed)
+    torch.manual_seed(config.seed)
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
+    output = Path(config.output_dir)
+    save_config(config, output)
+    return started, pick_device(config.device), output
+
+
 def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None, *, log: Any = print) -> TrainResult:
     """Fine-tune per ``config`` on ``examples`` (default: the MathDial train split) and save checkpoints.
 
@@ -327,14 +344,7 @@ def train(config: FinetuneConfig, examples: Sequence[ChatExample] | None = None,
     """
     import torch
 
-    started = time.perf_counter()
-    random.seed(config.seed)
-    torch.manual_seed(config.seed)
-    if config.threads > 0:
-        torch.set_num_threads(config.threads)
-    device = pick_device(config.device)
-    output = Path(config.output_dir)
-    save_config(config, output)
+    started, device, output = start_run(config)
 
     if examples is None:
         folder = Path(config.data_dir) if config.data_dir else None

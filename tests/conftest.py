@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.standin_vllm import serve  # noqa: F401 - the stand-in vLLM server, a fixture for every tier
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TUTOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data")).resolve()
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

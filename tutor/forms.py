@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from knowledge_graph.models import Skill
+
 from .models import Assignment, ProblemSet, User
 
 
@@ -59,3 +61,13 @@ class TeacherForm(UserCreationForm[User]):
     class Meta:
         model = User
         fields = ("username",)
+
+
+class MasteryOverrideForm(forms.Form):
+    skill = forms.ModelChoiceField(queryset=Skill.objects.none(), to_field_name="code")
+    mastery = forms.IntegerField(min_value=0, max_value=100, label="Mastery (%)")
+    note = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), label="Why")
+
+    def __init__(self, *args: object, codes: set[str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["skill"].queryset = Skill.objects.filter(code__in=codes).order_by("name")  # type: ignore[attr-defined]

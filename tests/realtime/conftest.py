@@ -12,7 +12,6 @@ from django.core.cache import cache
 from django.test import Client
 
 from tests.integration.conftest import World, build_world
-from tests.unit.models import test_backends as _backend_tests
 from tutor.asgi import application
 from tutor.llm import tutor_llm
 
@@ -73,7 +72,3 @@ async def until_final(tab: WebsocketCommunicator, timeout: float = 20) -> list[s
         frames.append(frame)
         if 'id="announcer"' in frame or "could not answer" in frame:
             return frames
-
-
-# The stand-in vLLM server (asyncio, on loopback) that the model backend tests use, as a fixture here too.
-serve = _backend_tests.serve

@@ -13,7 +13,7 @@ import pytest
 from channels.db import database_sync_to_async
 
 from tests.integration.conftest import World
-from tests.unit.models.test_backends import Request, chunk, delta, sse, start_sse
+from tests.standin_vllm import Request, chunk, delta, sse, start_sse
 from tutor import tutoring
 from tutor.models import Turn
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -10,21 +9,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from knowledge_graph import selectors as kg_selectors
 from knowledge_graph import services as kg_services
-from knowledge_graph.models import Evidence, Skill
+from knowledge_graph.models import Evidence
 
 from .. import selectors
+from ..forms import MasteryOverrideForm
 from ..models import User
 from ._access import managed_class, student_required, teacher_or_admin_required
-
-
-class MasteryOverrideForm(forms.Form):
-    skill = forms.ModelChoiceField(queryset=Skill.objects.none(), to_field_name="code")
-    mastery = forms.IntegerField(min_value=0, max_value=100, label="Mastery (%)")
-    note = forms.CharField(max_length=500, widget=forms.Textarea(attrs={"rows": 2}), label="Why")
-
-    def __init__(self, *args: object, codes: set[str], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["skill"].queryset = Skill.objects.filter(code__in=codes).order_by("name")  # type: ignore[attr-defined]
 
 
 def _student_map(student: User, classes: list[int] | None = None) -> tuple[kg_selectors.SkillMap, set[str]]:

@@ -1,8 +1,5 @@
-"""The ``openai`` and ``none`` backends and the settings factory, against a stand-in for a vLLM server.
-
-The stand-in is a few lines of ``asyncio.start_server`` on 127.0.0.1 that speaks just enough HTTP/1.1 and
-server-sent events to play a healthy vLLM server and each way a real one fails.
-"""
+"""The ``openai`` and ``none`` backends and the settings factory, against a stand-in for a vLLM server
+(``tests/standin_vllm.py``) that plays a healthy server and each way a real one fails."""
 
 from __future__ import annotations
 
@@ -13,8 +10,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
 import pytest
 
@@ -29,100 +24,13 @@ from models.backends import (
     complete_or_template,
 )
 from tests.conftest import REPO_ROOT
+from tests.standin_vllm import Request, chunk, delta, sse, start_sse
 
 MESSAGES = [
     {"role": "system", "content": "You phrase a tutor's planned turn."},
     {"role": "user", "content": "Ask the student what 12 + 3 is."},
 ]
 TEMPLATE = "What do you get when you add 12 and 3?"
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: dict[str, object]
-
-
-@dataclass
-class StandInServer:
-    """A stand-in for a vLLM OpenAI-compatible server; ``respond`` decides how it answers each request."""
-
-    respond: Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
-    requests: list[Request] = field(default_factory=list)
-    handlers: set[asyncio.Task[None]] = field(default_factory=set)
-    connections: int = 0
-    port: int = 0
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        task = asyncio.current_task()
-        if task is not None:
-            self.handlers.add(task)  # type: ignore[arg-type]
-        try:
-            request_line = (await reader.readline()).decode()
-            method, path, _ = request_line.split(" ", 2)
-            headers: dict[str, str] = {}
-            while (line := await reader.readline()) not in (b"\r\n", b""):
-                name, _, value = line.decode().partition(":")
-                headers[name.strip().lower()] = value.strip()
-            body = json.loads(await reader.readexactly(int(headers["content-length"])))
-            request = Request(method, path, headers, body)
-            self.requests.append(request)
-            await self.respond(request, writer)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-
-
-Respond = Callable[[Request, asyncio.StreamWriter], Awaitable[None]]
-
-
-@pytest.fixture
-async def serve() -> AsyncIterator[Callable[[Respond], Awaitable[StandInServer]]]:
-    """Start stand-in servers on free loopback ports; stop them and their hanging handlers afterwards."""
-    running: list[tuple[asyncio.Server, StandInServer]] = []
-
-    async def start(respond: Respond) -> StandInServer:
-        stand_in = StandInServer(respond)
-        server = await asyncio.start_server(stand_in.handle, "127.0.0.1", 0)
-        stand_in.port = server.sockets[0].getsockname()[1]
-        running.append((server, stand_in))
-        return stand_in
-
-    yield start
-    for server, stand_in in running:
-        server.close()
-        for task in stand_in.handlers:
-            task.cancel()
-        await asyncio.gather(*stand_in.handlers, return_exceptions=True)
-        await server.wait_closed()
-
-
-def chunk(data: bytes) -> bytes:
-    return f"{len(data):x}\r\n".encode() + data + b"\r\n"
-
-
-def sse(payload: object) -> bytes:
-    return b"data: " + json.dumps(payload).encode() + b"\n\n"
-
-
-def delta(text: str, finish: str | None = None) -> dict[str, object]:
-    return {
-        "object": "chat.completion.chunk",
-        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": finish}],
-    }
-
-
-async def start_sse(writer: asyncio.StreamWriter) -> None:
-    writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n")
-    await writer.drain()
 
 
 async def healthy(request: Request, writer: asyncio.StreamWriter) -> None:
