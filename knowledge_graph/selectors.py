@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from .bkt import DEFAULT_PARAMS, MASTERY_THRESHOLD, BKTParams
 from .graph import SkillGraph
 from .layout import layout
-from .models import PrerequisiteEdge, Skill, SkillParameters, SkillState
+from .models import Evidence, PrerequisiteEdge, Skill, SkillParameters, SkillState
 
 
 def skill_graph() -> SkillGraph:
@@ -39,6 +40,24 @@ def mastery_for_learner(*, learner: Any, codes: Iterable[str] | None = None) -> 
     wanted = codes if codes is not None else list(known)
     priors = parameters_for(c for c in wanted if c not in known)
     return {code: known[code] if code in known else priors[code].prior for code in wanted}
+
+
+def mastery_at(*, learner: Any, codes: Iterable[str], when: datetime) -> dict[str, float]:
+    """Mastery per skill code as it stood at ``when``.
+
+    Every change to a figure (an observation or a teacher's override) is logged with the value before it, so the
+    figure at ``when`` is the ``before`` of the first change logged since; a skill with no change since reports its
+    figure now. Measured against :func:`mastery_for_learner`, this gives the change since ``when`` exactly.
+    """
+    codes = list(codes)
+    now = mastery_for_learner(learner=learner, codes=codes)
+    first_before: dict[str, float] = {}
+    rows = Evidence.objects.filter(learner=learner, skill__code__in=codes, created_at__gte=when).order_by(
+        "created_at", "id"
+    )
+    for code, before in rows.values_list("skill__code", "before"):
+        first_before.setdefault(code, before)
+    return {code: first_before.get(code, now[code]) for code in codes}
 
 
 # -- skill maps ------------------------------------------------------------------------------------------------

@@ -39,11 +39,13 @@ REPLY_TIMEOUT_SECONDS = 45.0
 # Small models can only paraphrase the template; fine-tuned or large models realize the plan (as tutor/llm.py).
 PROMPT_MODE_BY_BACKEND: dict[str, PromptMode] = {"local": "paraphrase", "openai": "plan", "none": "paraphrase"}
 
-_NUMBER = r"\$?\d[\d,]*(?:\.\d+)?"
-_OPERAND = rf"\(?\s*{_NUMBER}\s*\)?"
-# ``12 + 3 = 15`` or ``$4 x 3 = $12``: at least one operation, then ``=`` and a number.
+_NUMBER = r"\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
+# An operand may carry its unit, as solutions often write it: ``200 GB``, ``40%``, ``2 GB/minute``, ``10,000 steps``.
+_UNIT_WORDS = r"(?:\s+(?!x\b)[A-Za-z]+(?:/[A-Za-z]+)?){0,3}"
+_OPERAND = rf"\(?\s*{_NUMBER}%?{_UNIT_WORDS}\s*\)?"
+# ``12 + 3 = 15``, ``$4 x 3 = $12`` or ``200 GB * 40% = 80 GB``: at least one operation, then ``=`` and a number.
 _PLAIN_EQUATION_RE = re.compile(
-    rf"(?<![\w.<=])(?P<expr>{_OPERAND}(?:\s*[-+*/x\u00d7\u00f7]\s*{_OPERAND})+)\s*=\s*(?P<result>{_NUMBER})"
+    rf"(?<![\w.<=])(?P<expr>{_OPERAND}(?:\s*[-+*/x\u00d7\u00f7\u2013\u2212]\s*{_OPERAND})+)\s*=\s*(?P<result>{_NUMBER})"
 )
 
 
@@ -145,7 +147,11 @@ def annotate_plain_equations(solution: str) -> str:
 
     def annotate(match: re.Match[str]) -> str:
         expr = match.group("expr").rstrip()
-        clean = re.sub(r"[\s$,]", "", expr).replace("\u00d7", "*").replace("\u00f7", "/").replace("x", "*")
+        # A times sign written as the letter x first, then the unit words go: only numbers and operations remain.
+        clean = re.sub(r"(?<![A-Za-z])x(?![A-Za-z])", "*", expr)
+        clean = re.sub(r"[A-Za-z]+(?:/[A-Za-z]+)?", "", clean)
+        clean = re.sub(r"[\s$,]", "", clean).replace("\u00d7", "*").replace("\u00f7", "/")
+        clean = clean.replace("\u2013", "-").replace("\u2212", "-")
         written = match.group("result")
         result = written.lstrip("$")
         dollar = "$" if written.startswith("$") else ""  # GSM8K writes ``= $<<5*2=10>>10``
@@ -232,5 +238,6 @@ async def replay(
     model_text, error = await phrase(
         llm, messages, max_new_tokens=max_new_tokens, temperature=temperature, timeout=timeout
     )
-    delivery = deliver(model_text, plan, guard_context)
+    previous = next((turn.text for turn in reversed(context.dialogue) if turn.role == "tutor"), None)
+    delivery = deliver(model_text, plan, guard_context, previous=previous)
     return ReplayedTurn(plan, delivery, model_text, error, llm.name, mode)

@@ -116,7 +116,7 @@ def normalize_answer(raw: str, answer_type: AnswerType, *, unit: str | None = No
     if answer_type == "multiple_choice":
         letter = _choice_letter(text, strict=True)
         return None if letter is None else NormalizedAnswer("multiple_choice", letter)
-    canonical = _normalize_text(text)
+    canonical = " | ".join(f for f in (_normalize_text(part) for part in text.split("|")) if f)
     return NormalizedAnswer("text", canonical) if canonical else None
 
 
@@ -234,11 +234,7 @@ def check_answer(
         same = letter == norm.canonical
         return AnswerCheck(same, letter, "matches" if same else "a different choice")
     if answer_type == "text":
-        said = _normalize_text(_LEAD_IN_RE.sub("", text))
-        if not said:
-            return AnswerCheck(False, None, "no answer found", parsed=False)
-        same = said == norm.canonical or (said.endswith(" " + norm.canonical) and " not " not in f" {said} ")
-        return AnswerCheck(same, said, "matches" if same else "a different answer")
+        return _check_text(text, norm.canonical)
     if answer_type == "expression":
         return _check_expression(text, norm, expected, tolerance)
     return _check_equation(text, expected if isinstance(expected, str) else norm.canonical)
@@ -279,6 +275,49 @@ def _choice_letter(text: str, *, strict: bool) -> str | None:
     )
     found = {mm.group(1).upper() for p, flags in patterns for mm in re.finditer(p, s, flags)}
     return found.pop() if len(found) == 1 else None
+
+
+# Words that mean the same answer: a text answer in any of these forms is the same answer.
+_TEXT_SYNONYMS: tuple[frozenset[str], ...] = tuple(
+    frozenset(group.split())
+    for group in (
+        "yes yeah yep yup true correct right",
+        "no nope false incorrect wrong",
+        "monday mon",
+        "tuesday tue tues",
+        "wednesday wed",
+        "thursday thu thur thurs",
+        "friday fri",
+        "saturday sat",
+        "sunday sun",
+        "greater larger bigger more",
+        "less smaller fewer",
+        "equal same",
+    )
+)
+_TEXT_NEGATION_RE = re.compile(r"\b(?:not|isn'?t|no|never|wasn'?t|aren'?t)\s+(?:\w+\s+)?$", re.IGNORECASE)
+
+
+def _text_forms(answer: str) -> list[str]:
+    """The authored answer's accepted forms: alternatives written "Monday | Mon", and built-in synonyms."""
+    forms = [_normalize_text(part) for part in answer.split("|")]
+    extra = [w for form in forms for group in _TEXT_SYNONYMS if form in group for w in group]
+    return list(dict.fromkeys(f for f in [*forms, *extra] if f))
+
+
+def _check_text(text: str, canonical_answer: str) -> AnswerCheck:
+    """A text answer matches, ignoring case and punctuation, when the message is the answer, or states it as
+    whole words that are not negated ("Monday, because 12 is the biggest" answers "Monday"; "not Monday" does not)."""
+    said = _normalize_text(_LEAD_IN_RE.sub("", text))
+    if not said:
+        return AnswerCheck(False, None, "no answer found", parsed=False)
+    for form in _text_forms(canonical_answer):
+        if said == form:
+            return AnswerCheck(True, form, "matches")
+        for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", said):
+            if not _TEXT_NEGATION_RE.search(said[: m.start()]):
+                return AnswerCheck(True, form, "states the answer")
+    return AnswerCheck(False, said, "a different answer")
 
 
 def _normalize_text(text: str) -> str:

@@ -33,6 +33,42 @@ CONCEPTS: dict[str, str] = {
 }
 
 
+# Why a step uses an operation, for "why do we subtract?": when each operation fits a word problem.
+OPERATION_REASONS: dict[str, str] = {
+    "add": "We add when amounts are put together and we want the total of all of them.",
+    "subtract": "We subtract when some is taken away and we want what is left, or when we compare two amounts to "
+    "see how much bigger one is.",
+    "multiply": "We multiply when there are equal groups: the same amount several times over.",
+    "divide": "We divide when an amount is shared into equal parts, or to find how many times one amount fits "
+    "into another.",
+}
+_OPERATION_STEMS = {
+    "add": "add",
+    "plus": "add",
+    "sum": "add",
+    "subtract": "subtract",
+    "minus": "subtract",
+    "take away": "subtract",
+    "multipl": "multiply",
+    "times": "multiply",
+    "divid": "divide",
+    "divis": "divide",
+    "split": "divide",
+    "share": "divide",
+}
+
+
+def explain_question(text: str) -> str | None:
+    """The answer to a "why do we ...?" question about an operation, or None."""
+    lowered = text.lower()
+    if "why" not in lowered and "how come" not in lowered:
+        return None
+    for stem, operation in _OPERATION_STEMS.items():
+        if stem in lowered:
+            return OPERATION_REASONS[operation]
+    return None
+
+
 def explain(term: str | None) -> str | None:
     """The explanation of a term (or of its singular form), or None when we have none."""
     if not term:

@@ -207,6 +207,9 @@ def allowed_numbers(texts: Iterable[str]) -> set[Fraction]:
 
 def _plan_texts(plan: TurnPlan) -> list[str]:
     texts = [plan.question, plan.hint, plan.feedback, plan.told, plan.concept, plan.student_value]
+    # The student's own claims and the worked example's other numbers are the plan's too; only which numbers
+    # count as made up changes here, never what must not be revealed.
+    texts += [plan.claim, plan.operand, plan.example, *plan.credited]
     return [t for t in texts if t] + list(plan.may_mention)
 
 

@@ -27,6 +27,11 @@ SubKind = Literal[
     "encourage",
     "wrap_up",
     "close",
+    "point_at_mistake",
+    "almost",
+    "hints_used_up",
+    "worked_example",
+    "acknowledge_reflection",
 ]
 MOVE_OF: dict[str, Move] = {
     "ask": "focus",
@@ -42,9 +47,21 @@ MOVE_OF: dict[str, Move] = {
     "encourage": "generic",
     "wrap_up": "generic",
     "close": "generic",
+    "point_at_mistake": "probing",
+    "almost": "focus",
+    "hints_used_up": "focus",
+    "worked_example": "focus",
+    "acknowledge_reflection": "generic",
 }
 SUB_KINDS: tuple[str, ...] = get_args(SubKind)
 Acknowledge = Literal["frustration", "answer_request", "rule_change", "greeting", "thanks", "off_task", "explanation"]
+# What is wrong with the claim a ``point_at_mistake`` or ``almost`` turn answers:
+# arithmetic: the student's calculation does not give the value they wrote ("70 / 3 = 24");
+# operation: the right numbers with the wrong operation; quantity: a number that is not the step's (a made-up or
+# wrong earlier value); misread: a number close to, but not, one the problem gives; partial: an answer that stops
+# short (one side of an equation, a value without the unit the question asks for).
+Mistake = Literal["arithmetic", "operation", "quantity", "misread", "partial"]
+MISTAKES: tuple[str, ...] = get_args(Mistake)
 
 
 @dataclass(frozen=True)
@@ -100,9 +117,24 @@ class StepOutcome:
     skills: tuple[str, ...]
     resolution: Resolution
     first_attempt_correct: bool  # right on the first try with no help seen on the step
+    # The step's one knowledge-tracing observation (pedagogy.evidence.step_observation); None: no evidence either way.
+    observation: bool | None
 
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "skills": list(self.skills)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StepOutcome:
+        first = bool(data["first_attempt_correct"])
+        # Plans stored before ``observation`` existed were applied to mastery as ``first_attempt_correct``.
+        observation = data.get("observation", first)
+        return cls(
+            data["step_id"],
+            tuple(data["skills"]),
+            data["resolution"],
+            first,
+            observation if isinstance(observation, bool) else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -128,6 +160,14 @@ class TurnPlan:
     told: str | None = None
     concept: str | None = None
     acknowledge: Acknowledge | None = None
+    # The student's own words for the claim this turn answers ("70 / 3 = 24"), what is wrong with it, and the number
+    # in it to look at again ("70"); the claims from the same message that were right, in the student's words.
+    claim: str | None = None
+    mistake: Mistake | None = None
+    operand: str | None = None
+    credited: tuple[str, ...] = ()
+    # A worked example of a similar case (other numbers, same operation) for a ``worked_example`` turn.
+    example: str | None = None
     outcomes: tuple[StepOutcome, ...] = ()
     flags: tuple[str, ...] = ()  # new reasons to draw the teacher's attention, raised this turn
     hint_spent: bool = False
@@ -139,7 +179,7 @@ class TurnPlan:
     def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out["outcomes"] = [o.to_json() for o in self.outcomes]
-        for key in ("must_do", "may_mention", "must_not_reveal", "flags"):
+        for key in ("must_do", "may_mention", "must_not_reveal", "flags", "credited"):
             out[key] = list(out[key])
         return out
 
@@ -165,10 +205,12 @@ class TurnPlan:
             told=data.get("told"),
             concept=data.get("concept"),
             acknowledge=data.get("acknowledge"),
-            outcomes=tuple(
-                StepOutcome(o["step_id"], tuple(o["skills"]), o["resolution"], bool(o["first_attempt_correct"]))
-                for o in data.get("outcomes", ())
-            ),
+            claim=data.get("claim"),
+            mistake=data.get("mistake") if data.get("mistake") in MISTAKES else None,
+            operand=data.get("operand"),
+            credited=tuple(data.get("credited", ())),
+            example=data.get("example"),
+            outcomes=tuple(StepOutcome.from_json(o) for o in data.get("outcomes", ())),
             flags=tuple(data.get("flags", ())),
             hint_spent=bool(data.get("hint_spent", False)),
             tell_spent=bool(data.get("tell_spent", False)),

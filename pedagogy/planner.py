@@ -17,17 +17,32 @@ The policy, in order of precedence:
 
 from __future__ import annotations
 
+import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
-from pedagogy.answers import check_answer
-from pedagogy.concepts import explain
+from pedagogy.align import AlignedClaim, Alignment, align
+from pedagogy.align import same_quantity as _same_quantity
+from pedagogy.answers import AnswerCheck, check_answer
+from pedagogy.concepts import explain, explain_question
 from pedagogy.domain import Problem
+from pedagogy.evidence import step_observation
 from pedagogy.guard import revealed_values
-from pedagogy.numbers import NumberMention, format_number
-from pedagogy.plan import MOVE_OF, Acknowledge, BudgetRemaining, HintBudget, StepOutcome, SubKind, TurnPlan
+from pedagogy.numbers import NumberMention, find_numbers, format_number
+from pedagogy.plan import (
+    MOVE_OF,
+    Acknowledge,
+    BudgetRemaining,
+    HintBudget,
+    Mistake,
+    StepOutcome,
+    SubKind,
+    TurnPlan,
+)
+from pedagogy.reading import Claim, Reading, read_message
 from pedagogy.state import DialogueState, Resolution
 from pedagogy.tree import QuestionTree, TreeNode, build_tree
 from pedagogy.understand import RuleBasedUnderstander, Understander, Understanding
@@ -74,6 +89,14 @@ _MUST_DO: dict[str, tuple[str, ...]] = {
     "encourage": ("Encourage the student: this is hard and that is fine.", "Ask what they would try first."),
     "wrap_up": ("Congratulate the student on solving the problem.", "Ask one short question about the key step."),
     "close": ("Thank the student and close the conversation.",),
+    "point_at_mistake": (
+        "Point at the student's claim below, quoting their numbers, and ask them to check it.",
+        "Do not say the right value.",
+    ),
+    "almost": ("Say the answer is almost there and ask for the part that is missing.",),
+    "hints_used_up": ("Ask the question again.",),
+    "worked_example": ("Show the worked example below of a similar case.", "Ask the question again."),
+    "acknowledge_reflection": ("Thank the student for reflecting on the problem, briefly.",),
 }
 _ACK_MUST_DO: dict[str, str] = {
     "frustration": "Acknowledge the student's frustration kindly.",
@@ -115,6 +138,32 @@ def plan_turn(
     return plan, st
 
 
+def read_and_align(
+    problem: Problem, state: DialogueState | None, message: str, *, context_values: tuple[Fraction, ...] = ()
+) -> Alignment:
+    """The read and align stages of a turn on their own: every claim of the message, with its verdict against the
+    question tree at the state's current step. The planner decides from exactly this. ``context_values`` are numbers
+    said earlier in a dialogue the state does not record (a recorded dialogue replayed for evaluation)."""
+    tree = build_tree(problem)
+    st = state if state is not None else start_state(problem)
+    current = st.current if st.current in tree.nodes else tree.step_ids[0]
+    reading = read_message(message, givens=tree.given_values)
+    return _alignment(tree, st, current or tree.step_ids[0], reading, context_values)
+
+
+def _alignment(
+    tree: QuestionTree, st: DialogueState, current: str, reading: Reading, context: tuple[Fraction, ...] = ()
+) -> Alignment:
+    earlier: list[Fraction] = list(context)
+    for raw in st.student_values:
+        try:
+            earlier.append(Fraction(raw))
+        except (ValueError, ZeroDivisionError):
+            continue
+    resolved = [n for n in tree.nodes if st.is_resolved(n)]
+    return align(reading, tree, current=current, resolved=resolved, earlier_values=earlier)
+
+
 class _TurnPlanner:
     def __init__(
         self,
@@ -154,34 +203,27 @@ class _TurnPlanner:
         if u.intent != "off_task":
             st.off_task_streak = 0
         if st.solved:
-            if not st.wrapped_up:
-                st.wrapped_up = True
-                return self.make("wrap_up", None, "The problem is solved; inviting a short reflection.")
-            return self.make("close", None, "The problem is already solved.", asks_question=False)
+            return self._after_solved()
         if u.intent == "rule_change":
             return self._rule_change(node, u)
+        reading = read_message(message, givens=self.tree.given_values)
+        alignment = self._align(node, reading)
         if u.intent == "answer_request":
             st.answer_requests += 1
             if st.answer_requests >= self.policy.flag_after_answer_requests:
                 self.flag("asked for the answer repeatedly")
-            if u.value is not None and self._is_correct_somewhere(node, u.value):
-                return self._attempt(node, u, message)
+            if alignment is not None and any(a.verdict == "correct" for a in alignment.claims):
+                return self._attempt(node, reading, alignment, message)
             st.progress(node.id).help_requests += 1
             return self._help(node, "answer_request", "Asked for the answer; offering the next rung instead.")
-        if u.intent == "answer_attempt" or (
-            u.intent in ("unclear", "off_task") and node.answer_type != "number" and self._parses(node, message)
-        ):
-            return self._attempt(node, u, message)
+        if self._is_attempt(node, u, reading, message):
+            return self._attempt(node, reading, alignment, message)
         if u.intent in ("frustration", "help_request"):
             st.progress(node.id).help_requests += 1
             ack: Acknowledge | None = "frustration" if u.intent == "frustration" else None
             return self._help(node, ack, "Asked for help." if ack is None else "Frustrated; making the task smaller.")
         if u.intent == "concept_question":
-            concept = explain(u.concept)
-            if concept is not None:
-                return self.make("explain_concept", node, f"Asked what “{u.concept}” means.", concept=concept)
-            st.progress(node.id).help_requests += 1
-            return self._help(node, None, "Asked a question the glossary cannot answer; giving the next rung.")
+            return self._concept_question(node, u, message)
         if u.intent in ("greeting", "thanks"):
             ack = "greeting" if u.intent == "greeting" else "thanks"
             return self.make("greet" if ack == "greeting" else "ask", node, f"Said {u.intent}.", acknowledge=ack)
@@ -190,7 +232,7 @@ class _TurnPlanner:
             if st.off_task_streak >= self.policy.flag_after_off_task:
                 self.flag("repeatedly off task")
             return self.make("redirect", node, "Off-task message; back to the problem.", acknowledge="off_task")
-        return self._unclear(node)
+        return self._unclear(node, reading)
 
     # -- moves -----------------------------------------------------------------------------------------------------
 
@@ -203,9 +245,61 @@ class _TurnPlanner:
             "redirect", node, f"Declined an attempt to change the rules ({names}).", acknowledge="rule_change"
         )
 
-    def _unclear(self, node: TreeNode) -> TurnPlan:
-        if self.st.last_sub_kind == "probe":
+    def _after_solved(self) -> TurnPlan:
+        """After the wrap-up: acknowledge the reflection once, then close; nothing asks for the answer again."""
+        st = self.st
+        if not st.wrapped_up:
+            st.wrapped_up = True
+            return self.make("wrap_up", None, "The problem is solved; inviting a short reflection.")
+        if not st.reflected:
+            st.reflected = True
+            return self.make("acknowledge_reflection", None, "Answered the reflection question.", asks_question=False)
+        return self.make("close", None, "The problem is already solved.", asks_question=False)
+
+    def _concept_question(self, node: TreeNode, u: Understanding, message: str) -> TurnPlan:
+        """A question about a word or about why a step does what it does is answered, and costs no hint."""
+        concept = explain(u.concept) or explain_question(message)
+        if concept is not None:
+            asked = (
+                f"what “{u.concept}” means" if u.concept and explain(u.concept) else "why the step does what it does"
+            )
+            reason = f"Asked {asked}; answered from the glossary, no hint spent."
+            return self.make("explain_concept", node, reason, concept=concept)
+        self.st.progress(node.id).help_requests += 1
+        return self._help(node, None, "Asked a question the glossary cannot answer; giving the next rung.")
+
+    def _align(self, node: TreeNode, reading: Reading) -> Alignment:
+        return _alignment(self.tree, self.st, node.id, reading)
+
+    def _is_attempt(self, node: TreeNode, u: Understanding, reading: Reading, message: str) -> bool:
+        if node.answer_type == "number":
+            # Whatever else the message does ("ugh, 24?", "I don't get it, I got 9"), a claim is answered first.
+            return bool(reading.claims) and u.intent not in ("greeting", "concept_question")
+        if u.intent == "answer_attempt":
+            return True
+        return u.intent in ("unclear", "off_task") and self._checks(node, reading, message).parsed
+
+    def _unclear(self, node: TreeNode, reading: Reading | None = None) -> TurnPlan:
+        if reading is not None and any(why == "given" for _, why in reading.other_numbers):
+            # "Meg has 46 pencils": right, and no mistake; ask what to do with it, at no cost.
+            return self.make(
+                "ask",
+                node,
+                "Restated what the problem gives; asking this step's question.",
+                acknowledge="explanation",
+                extra_must_do=("Agree that the problem gives that, then ask what to do with it.",),
+            )
+        if self.st.last_sub_kind in ("probe", "point_at_mistake"):
             return self._help(node, "explanation", "Explained their thinking; giving the next rung.")
+        if reading is not None and reading.shown_work:
+            # "I multiplied the trays": an approach with no value yet; no hint is needed to ask for the result.
+            return self.make(
+                "ask",
+                node,
+                "Described an approach without a value; asking what it gives.",
+                acknowledge="explanation",
+                extra_must_do=("Ask what their approach gives.",),
+            )
         return self.make(
             "ask",
             node,
@@ -213,39 +307,222 @@ class _TurnPlanner:
             extra_must_do=("Ask for their answer to the question.",),
         )
 
-    def _attempt(self, node: TreeNode, u: Understanding, text: str) -> TurnPlan:
-        st, tree = self.st, self.tree
-        prog = st.progress(node.id)
-        value = u.value
+    # -- answer attempts ---------------------------------------------------------------------------------------------
+
+    def _attempt(self, node: TreeNode, reading: Reading, alignment: Alignment, text: str) -> TurnPlan:
         if node.answer_type == "number":
-            if value is None:
-                return self._unclear(node)
-            correct = node.matches_value(value)
-            # Echo a fraction the way the student wrote it: "2/8" answered "Correct, 1/4!" reads as a correction.
-            if value.form in ("fraction", "mixed"):
-                said = value.text.strip()
-            else:
-                said = format_number(value.value) + ("%" if value.percent else "")
-        else:
-            check = check_answer(text, node.expected or node.answer, node.answer_type)
-            if not check.parsed:
-                return self._unclear(node)
-            # A short answer is echoed as written ("2/8", not its reduced form); a sentence by its value.
-            short = text.strip() if len(text.strip()) <= 20 else ""
-            correct, said = check.is_correct, short or check.value or text.strip()[:60]
-        if not correct and value is not None and node.answer_type == "number":
-            if tree.is_final_value(value) and tree.final is not None:
-                for sid in tree.step_ids:
-                    if not st.is_resolved(sid):
-                        self._resolve(tree.node(sid), "implied")
-                return self._wrap_up(said)
-            skipped_to = self._later_match(node, value)
-            if skipped_to is not None:
-                return self._skip_to(node, skipped_to, said)
+            return self._attempt_claims(node, reading, alignment)
+        # At an algebra or text step, a number that answers a later step (or the problem) still counts.
+        ahead = [a for a in alignment.credited if a.node_id is not None and a.node_id != node.id]
+        if ahead and any(self._credit(a) for a in ahead):
+            last = ahead[-1].claim.said
+            if self.st.solved:
+                return self._wrap_up(last)
+            nxt = self.tree.node(self.st.current or node.id)
+            return self.make("confirm", nxt, f"{last} answers a later step; moving on.", value=last)
+        return self._attempt_typed(node, reading, text)
+
+    def _attempt_claims(self, node: TreeNode, reading: Reading, alignment: Alignment) -> TurnPlan:
+        """Credit every right claim up to the first wrong one, then answer that one (or confirm and move on)."""
+        st, tree = self.st, self.tree
+        credited_now: list[AlignedClaim] = []
+        for aligned in alignment.credited:
+            if self._credit(aligned):
+                credited_now.append(aligned)
+            if st.solved:
+                break
+        for aligned in alignment.claims:
+            if aligned.wrong:
+                break
+            st.student_values.append(format_number(aligned.claim.stated))
+        credited = tuple(a.claim for a in alignment.credited)
+        if st.solved:
+            last = credited_now[-1].claim if credited_now else credited[-1]
+            return self._wrap_up(last.said, claim=last.shown)
+        current = tree.node(st.current or node.id)
+        wrong = alignment.first_wrong
+        if wrong is not None:
+            return self._answer_wrong_claim(current, wrong, reading, credited)
+        if credited_now:
+            said = credited_now[-1].claim.said
+            label = ", ".join(self._label(tree.node(a.node_id)) for a in credited_now if a.node_id)
+            return self.make(
+                "confirm",
+                current,
+                f"Right on {label or 'their step'}; moving on.",
+                value=said,
+                claim=credited_now[-1].claim.shown,
+                credited=tuple(a.claim.shown for a in credited_now[:-1]),
+            )
+        answer = alignment.answer
+        if answer is not None and answer.verdict == "correct" and answer.node_id is not None:
+            earlier = tree.node(answer.node_id)
+            prog = st.progress(current.id)
+            if not prog.probed and earlier.id != current.id and not reading.shown_work:
+                prog.probed = True
+                prog.help_seen += 1
+                return self.make(
+                    "probe",
+                    current,
+                    f"{answer.claim.said} answers an earlier question; probing which quantity this step wants.",
+                    value=answer.claim.said,
+                    feedback=f"That value answers an earlier question: {earlier.prompt}",
+                    verdict="incorrect",
+                )
+        # Only numbers the problem gives, or work already credited: acknowledge and ask this step's question.
+        return self.make(
+            "ask",
+            current,
+            "Restated what the problem gives or what was already found; asking this step's question.",
+            acknowledge="explanation",
+            credited=tuple(c.shown for c in credited),
+        )
+
+    def _credit(self, aligned: AlignedClaim) -> bool:
+        """Resolve the node a right claim answers (and every step it shows was done); False when nothing new."""
+        st, tree = self.st, self.tree
+        if aligned.node_id is None or st.is_resolved(aligned.node_id):
+            return False
+        target = tree.node(aligned.node_id)
+        current = tree.node(st.current or tree.step_ids[0])
+        last = tree.node(tree.step_ids[-1])
+        if target.is_final and target.kind == "step" and _same_quantity(aligned.claim, last, tree):
+            for sid in tree.step_ids:
+                if not st.is_resolved(sid):
+                    self._resolve(tree.node(sid), "implied" if sid != target.id else self._how(target))
+            st.solved = True
+            return True
+        target_step = tree.step_of(target.id)
+        current_step = tree.step_of(current.id)
+        order = tree.step_ids
+        if order.index(target_step.id) < order.index(current_step.id):
+            return False  # an earlier step: already done, or skipped on the way
+        if target.kind == "scaffold" and target_step.id != current_step.id:
+            return False  # a smaller question of a later step: not what is being asked
+        # Steps between here and the target were done on the way.
+        for sid in order[order.index(current_step.id) : order.index(target_step.id)]:
+            if not st.is_resolved(sid):
+                self._resolve(tree.node(sid), "implied")
+        if current.kind == "scaffold" and not st.is_resolved(current.id) and current.id != target.id:
+            self._resolve(current, "implied")
+        self._resolve(target, self._how(target))
+        self._after_resolved(target)
+        return True
+
+    def _how(self, node: TreeNode) -> Resolution:
+        prog = self.st.progress(node.id)
         prog.attempts += 1
         if prog.attempts == 1:
-            prog.first_attempt_correct = correct and prog.help_seen == 0
-        if correct:
+            prog.first_attempt_correct = prog.help_seen == 0
+        return "unaided" if prog.attempts == 1 and prog.help_seen == 0 else "after_help"
+
+    def _answer_wrong_claim(
+        self, current: TreeNode, wrong: AlignedClaim, reading: Reading, credited: tuple[Claim, ...]
+    ) -> TurnPlan:
+        """Point at the first wrong claim with the student's own numbers, or give its authored feedback."""
+        st, tree = self.st, self.tree
+        node = current
+        if wrong.node_id is not None and not st.is_resolved(wrong.node_id):
+            candidate = tree.node(wrong.node_id)
+            if tree.step_of(candidate.id).id != tree.step_of(current.id).id and candidate.kind == "step":
+                node = candidate
+                st.current = node.id
+        prog = st.progress(node.id)
+        claim = wrong.claim
+        said = claim.said
+        prog.attempts += 1
+        if prog.attempts == 1:
+            prog.first_attempt_correct = False
+        prog.wrong_values.append(said)
+        shown = tuple(c.shown for c in credited)
+        if wrong.misconception is not None and wrong.misconception.wrong not in prog.misconceptions_addressed:
+            prog.misconceptions_addressed.append(wrong.misconception.wrong)
+            prog.help_seen += 1
+            return self.make(
+                "misconception_feedback",
+                node,
+                f"{claim.shown} matches a known misconception; targeted feedback.",
+                value=said,
+                feedback=wrong.misconception.feedback,
+                verdict="incorrect",
+                claim=claim.shown,
+                credited=shown,
+            )
+        if claim.kind == "value" and not reading.shown_work:
+            if not prog.probed:
+                prog.probed = True
+                prog.help_seen += 1
+                return self.make(
+                    "probe",
+                    node,
+                    f"First wrong value {said}, no work shown; asking how they got it before correcting.",
+                    value=said,
+                    verdict="incorrect",
+                    credited=shown,
+                )
+            return self._help(node, None, f"Wrong again ({said}); next rung.", verdict="incorrect", value=said)
+        key = claim.shown
+        if claim.kind == "value" or key in prog.pointed:
+            # Work shown in words, or a mistake already pointed at: give more help on the step instead.
+            return self._help(
+                node, "explanation", f"Wrong value {said} after shown work; next rung.", verdict="incorrect", value=said
+            )
+        prog.pointed.append(key)
+        prog.help_seen += 1
+        mistake: Mistake = _MISTAKE_OF[wrong.verdict]
+        operand = format_number(wrong.suspect) if wrong.suspect is not None else None
+        return self.make(
+            "point_at_mistake",
+            node,
+            f"First wrong claim {claim.shown} ({wrong.verdict}); pointing at it.",
+            value=said,
+            verdict="incorrect",
+            claim=claim.shown,
+            mistake=mistake,
+            operand=operand,
+            credited=shown,
+        )
+
+    def _checks(self, node: TreeNode, reading: Reading, text: str) -> AnswerCheck:
+        """Check a non-number answer on the parts of the message that can hold it: algebra only on the stretches
+        that read as algebra (prose is never parsed as algebra), text answers on the words."""
+        expected = node.expected or node.answer
+        if node.answer_type in ("expression", "equation"):
+            best: AnswerCheck | None = None
+            for segment in reversed(reading.math_segments):
+                check = check_answer(segment, expected, node.answer_type)
+                if check.parsed and (best is None or check.is_correct):
+                    best = check
+                    if check.is_correct:
+                        break
+            if best is not None:
+                return best
+            return AnswerCheck(False, None, "no algebra in the message", parsed=False)
+        return check_answer(text, expected, node.answer_type)
+
+    def _attempt_typed(self, node: TreeNode, reading: Reading, text: str) -> TurnPlan:
+        st, tree = self.st, self.tree
+        prog = st.progress(node.id)
+        check = self._checks(node, reading, text)
+        if not check.is_correct and node.answer_type == "equation":
+            side = self._one_side(node, reading)
+            if side is not None:
+                return self.make(
+                    "almost",
+                    node,
+                    f"Gave one side of the equation ({side}); asking what it equals.",
+                    value=side,
+                    mistake="partial",
+                    claim=side,
+                )
+        if not check.parsed:
+            return self._unclear(node, reading)
+        short = text.strip() if len(text.strip()) <= 20 else ""
+        said = short or check.value or text.strip()[:60]
+        prog.attempts += 1
+        if prog.attempts == 1:
+            prog.first_attempt_correct = check.is_correct and prog.help_seen == 0
+        if check.is_correct:
             how: Resolution = "unaided" if prog.attempts == 1 and prog.help_seen == 0 else "after_help"
             self._resolve(node, how)
             nxt = self._after_resolved(node)
@@ -253,37 +530,38 @@ class _TurnPlanner:
                 return self._wrap_up(said)
             return self.make("confirm", tree.node(nxt), f"Correct on {self._label(node)}; moving on.", value=said)
         prog.wrong_values.append(said)
-        misconception = tree.misconception_for(node, text, value)
+        misconception = tree.misconception_for(node, text, None)
         if misconception is not None and misconception.wrong not in prog.misconceptions_addressed:
             prog.misconceptions_addressed.append(misconception.wrong)
             prog.help_seen += 1
             return self.make(
                 "misconception_feedback",
                 node,
-                f"Wrong value {said} matches a known misconception; targeted feedback.",
+                f"Wrong answer {said} matches a known misconception; targeted feedback.",
                 value=said,
                 feedback=misconception.feedback,
-                verdict="incorrect",
-            )
-        earlier = self._earlier_match(node, value)
-        if earlier is not None and not prog.probed:
-            prog.probed = True
-            prog.help_seen += 1
-            return self.make(
-                "probe",
-                node,
-                f"{said} answers an earlier question; probing which quantity it is.",
-                value=said,
-                feedback=f"That value answers an earlier question: {earlier.prompt}",
                 verdict="incorrect",
             )
         if not prog.probed:
             prog.probed = True
             prog.help_seen += 1
             return self.make(
-                "probe", node, f"First wrong value {said}; probing before correcting.", value=said, verdict="incorrect"
+                "probe", node, f"First wrong answer {said}; probing before correcting.", value=said, verdict="incorrect"
             )
         return self._help(node, None, f"Wrong again ({said}); next rung.", verdict="incorrect", value=said)
+
+    def _one_side(self, node: TreeNode, reading: Reading) -> str | None:
+        """The student's expression when it is one side of the expected equation ("4n+7" for "4n + 7 = 43")."""
+        sides = _equation_sides(node.answer)
+        if sides is None:
+            return None
+        for segment in reversed(reading.math_segments):
+            if "=" in segment:
+                continue
+            for side in sides:
+                if check_answer(segment, side, "expression").is_correct:
+                    return segment.strip()
+        return None
 
     def _help(
         self,
@@ -343,15 +621,19 @@ class _TurnPlanner:
     def _stuck(
         self, node: TreeNode, acknowledge: Acknowledge | None, reason: str, verdict: Any, value: str | None
     ) -> TurnPlan:
-        """Nothing left to give on this node (or not allowed): keep the student reasoning."""
+        """Nothing left on this node's ladder (or telling is not allowed). Each press still gets something new:
+        back to a smaller question left open, then a worked example of a similar case, then an honest word that the
+        hints for this step are used up and what the student can do. Never the same turn twice in a row."""
         st = self.st
         prog = st.progress(node.id)
         prog.stuck_turns += 1
         if prog.stuck_turns >= self.policy.flag_after_stuck_turns:
             self.flag(f"stuck on {self._label(self.tree.step_of(node.id))}")
-        # A scaffold already opened but not yet answered costs nothing to revisit.
+        # A scaffold already opened but not yet answered costs nothing to revisit, unless it was just asked.
         for child_id in node.children:
-            if not st.is_resolved(child_id) and int(child_id.rsplit(".", 1)[1]) <= prog.rung:
+            opened = int(child_id.rsplit(".", 1)[1]) <= prog.rung
+            just_asked = st.current == child_id and st.last_sub_kind == "scaffold_question"
+            if opened and not st.is_resolved(child_id) and not just_asked:
                 st.current = child_id
                 return self.make(
                     "scaffold_question",
@@ -360,17 +642,45 @@ class _TurnPlanner:
                     acknowledge=acknowledge,
                     verdict=verdict,
                 )
-        prog.help_seen += 1
-        kind: SubKind = "encourage" if acknowledge == "frustration" else "probe"
+        if acknowledge == "frustration" and st.last_sub_kind != "encourage":
+            return self.make("encourage", node, f"{reason} Encouraging before anything else.", verdict=verdict)
+        example = None if prog.example_given else self._worked_example(node)
+        if example is not None and self.remaining().can_hint():
+            prog.example_given = True
+            prog.help_seen += 1
+            self._spend_hint()
+            return self.make(
+                "worked_example",
+                node,
+                f"{reason} The ladder is spent; a worked example of a similar case.",
+                acknowledge=acknowledge,
+                verdict=verdict,
+                value=value,
+                example=example,
+            )
         return self.make(
-            kind,
+            "hints_used_up",
             node,
-            f"{reason} Nothing more may be given here; asking the student to reason it through.",
-            acknowledge=acknowledge if kind == "probe" else None,
+            f"{reason} No more hints for this step; saying so and what the student can do.",
+            acknowledge=acknowledge,
             verdict=verdict,
-            value=value if kind == "probe" else None,
-            extra_must_do=("Ask which quantities from the problem this step uses and what to do with them.",),
+            value=value,
+            extra_must_do=("Say honestly that there are no more hints for this step, and what the student can do.",),
         )
+
+    def _worked_example(self, node: TreeNode) -> str | None:
+        """A similar case with other small numbers and the same operation, worked out in full."""
+        operation = _operation_of(node)
+        if operation is None:
+            return None
+        avoid = set(_numbers_in(node.prompt, *(h.text for h in node.ladder))) | set(self.tree.given_values)
+        for a, b in _EXAMPLE_PAIRS[operation]:
+            text = _EXAMPLE_TEXT[operation].format(a=a, b=b, r=format_number(_apply(operation, a, b)))
+            values = set(_numbers_in(text))
+            if values & avoid or self._leaks(text):
+                continue
+            return text
+        return None
 
     def _budget_spent(
         self, node: TreeNode, acknowledge: Acknowledge | None, verdict: Any, value: str | None
@@ -393,30 +703,12 @@ class _TurnPlanner:
             acknowledge=acknowledge,
         )
 
-    def _wrap_up(self, said: str) -> TurnPlan:
+    def _wrap_up(self, said: str, *, claim: str | None = None) -> TurnPlan:
         self.st.solved = True
         self.st.wrapped_up = True
-        return self.make("wrap_up", None, f"Stated the final answer {said}; solved.", value=said, verdict="correct")
-
-    def _skip_to(self, node: TreeNode, target: TreeNode, said: str) -> TurnPlan:
-        """A correct later value shows the earlier steps were done: resolve them all and go on from there."""
-        st, tree = self.st, self.tree
-        current_step = tree.step_of(node.id)
-        if node.kind == "scaffold" and target.id == current_step.id:
-            self._resolve(node, "implied")
-        else:
-            for nid in (node.id, current_step.id, *tree.step_ids[tree.step_ids.index(current_step.id) :]):
-                if nid == target.id:
-                    break
-                if not st.is_resolved(nid):
-                    self._resolve(tree.node(nid), "implied")
-        prog = st.progress(target.id)
-        prog.attempts += 1
-        self._resolve(target, "unaided" if prog.help_seen == 0 else "after_help")
-        nxt = self._after_resolved(target)
-        if st.solved:
-            return self._wrap_up(said)
-        return self.make("confirm", tree.node(nxt), f"{said} answers a later question; skipping ahead.", value=said)
+        return self.make(
+            "wrap_up", None, f"Stated the final answer {said}; solved.", value=said, verdict="correct", claim=claim
+        )
 
     # -- tree walking --------------------------------------------------------------------------------------------
 
@@ -426,8 +718,12 @@ class _TurnPlanner:
             return
         prog.resolved = how
         if node.kind == "step":
-            first = how == "implied" or (how == "unaided" and bool(prog.first_attempt_correct))
-            self.outcomes.append(StepOutcome(node.id, node.skills, how, first))
+            # A step resolves once, so it gives the learner model one observation at most; its scaffold
+            # sub-questions are part of it and give none of their own, but a wrong answer to one is a wrong answer.
+            scaffolds = [self.st.nodes[c] for c in node.children if c in self.st.nodes]
+            wrong = len(prog.wrong_values) + sum(len(s.wrong_values) for s in scaffolds)
+            observation = step_observation(how, wrong_answers=wrong, help_seen=prog.help_seen)
+            self.outcomes.append(StepOutcome(node.id, node.skills, how, observation is True, observation))
 
     def _after_resolved(self, node: TreeNode) -> str:
         """Move to the next open node after ``node`` was resolved; marks the problem solved after the last."""
@@ -470,22 +766,6 @@ class _TurnPlanner:
             if not self.st.is_resolved(sid) and candidate.matches_value(value):
                 return candidate
         return None
-
-    def _earlier_match(self, node: TreeNode, value: NumberMention | None) -> TreeNode | None:
-        if value is None:
-            return None
-        for sid in self.tree.earlier_steps(self.tree.step_of(node.id).id):
-            if self.tree.node(sid).matches_value(value):
-                return self.tree.node(sid)
-        return None
-
-    def _is_correct_somewhere(self, node: TreeNode, value: NumberMention) -> bool:
-        return (
-            node.matches_value(value) or self.tree.is_final_value(value) or self._later_match(node, value) is not None
-        )
-
-    def _parses(self, node: TreeNode, message: str) -> bool:
-        return check_answer(message, node.expected or node.answer, node.answer_type).parsed
 
     # -- policy helpers --------------------------------------------------------------------------------------------
 
@@ -571,10 +851,15 @@ class _TurnPlanner:
         told: str | None = None,
         concept: str | None = None,
         extra_must_do: tuple[str, ...] = (),
+        claim: str | None = None,
+        mistake: Mistake | None = None,
+        operand: str | None = None,
+        credited: tuple[str, ...] = (),
+        example: str | None = None,
     ) -> TurnPlan:
         question = node.prompt if node is not None and sub_kind not in ("wrap_up", "close") else None
         must_do = ((_ACK_MUST_DO[acknowledge],) if acknowledge else ()) + _MUST_DO[sub_kind] + extra_must_do
-        may_mention = tuple(t for t in (question, hint, feedback, told, concept) if t)
+        may_mention = tuple(t for t in (question, hint, feedback, told, concept, example) if t)
         return TurnPlan(
             move=MOVE_OF[sub_kind],
             sub_kind=sub_kind,
@@ -594,6 +879,11 @@ class _TurnPlanner:
             told=told,
             concept=concept,
             acknowledge=acknowledge,
+            claim=claim,
+            mistake=mistake,
+            operand=operand,
+            credited=credited,
+            example=example,
             outcomes=tuple(self.outcomes),
             flags=tuple(self.flags),
             hint_spent=self.hint_spent,
@@ -602,3 +892,64 @@ class _TurnPlanner:
             seed=self.seed,
             max_chars=self.policy.max_chars_generic if MOVE_OF.get(sub_kind) == "generic" else self.policy.max_chars,
         )
+
+
+_MISTAKE_OF: dict[str, Mistake] = {
+    "arithmetic": "arithmetic",
+    "operation": "operation",
+    "quantity": "quantity",
+    "misread": "misread",
+    "wrong": "operation",
+    "misconception": "operation",
+}
+_OPERATION_BY_SKILL = {"arith.multiply": "*", "arith.divide": "/", "arith.add": "+", "arith.subtract": "-"}
+_OPERATION_WORDS = (
+    ("*", re.compile(r"[\u00d7*]|\btimes\b|\bgroups?\s+of\b|\bmultipl", re.I)),
+    ("/", re.compile(r"[\u00f7]|\bdivid|\bshare|\bsplit|\beach\s+get", re.I)),
+    ("-", re.compile(r"[\u2212]|\s-\s|\bsubtract|\bleft\b|\bdifference|\bhow\s+many\s+more\b", re.I)),
+    ("+", re.compile(r"\+|\badd|\btotal|\baltogether|\bin\s+all\b|\bsum\b", re.I)),
+)
+_EXAMPLE_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {
+    "*": ((3, 5), (4, 7), (6, 3), (2, 9), (5, 8)),
+    "/": ((15, 3), (28, 4), (18, 6), (35, 5), (27, 9)),
+    "+": ((7, 5), (13, 8), (26, 9), (14, 17), (38, 6)),
+    "-": ((12, 5), (20, 7), (31, 9), (16, 8), (45, 17)),
+}
+_EXAMPLE_TEXT = {
+    "*": "{a} bags with {b} apples in each hold {a} \u00d7 {b} = {r} apples: the same amount, {a} times over.",
+    "/": "{a} stickers shared equally by {b} friends is {a} \u00f7 {b} = {r} stickers each.",
+    "+": "{a} marbles and {b} more marbles make {a} + {b} = {r} marbles altogether.",
+    "-": "With {a} cookies, after giving {b} away you have {a} \u2212 {b} = {r} left.",
+}
+
+
+def _operation_of(node: TreeNode) -> str | None:
+    """The operation a node's step uses: from its skills first, else from the words of its question and ladder."""
+    ops = {_OPERATION_BY_SKILL[s] for s in node.skills if s in _OPERATION_BY_SKILL}
+    if len(ops) == 1:
+        return ops.pop()
+    text = " ".join([node.prompt, *(h.text for h in node.ladder if h.kind != "bottom_out")])
+    for op, pattern in _OPERATION_WORDS:
+        if pattern.search(text):
+            return op
+    return None
+
+
+def _apply(op: str, a: int, b: int) -> Fraction:
+    return {
+        "*": Fraction(a * b),
+        "/": Fraction(a, b),
+        "+": Fraction(a + b),
+        "-": Fraction(a - b),
+    }[op]
+
+
+def _numbers_in(*texts: str) -> list[Fraction]:
+    return [m.value for t in texts for m in find_numbers(t)]
+
+
+def _equation_sides(answer: str) -> tuple[str, str] | None:
+    if answer.count("=") != 1:
+        return None
+    left, right = (part.strip() for part in answer.split("="))
+    return (left, right) if left and right else None

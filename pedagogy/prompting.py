@@ -74,7 +74,8 @@ def build_messages(
         system += [
             "Rewrite the tutor's draft reply below in your own warm, natural words. Keep its meaning, keep every "
             "number exactly as written, add no new numbers, and keep its question.",
-            f"Draft reply:\n{realize(plan)}",
+            # The draft the template would send: it never repeats the tutor's last text, so neither need the model.
+            f"Draft reply:\n{realize(plan, avoid=[t.text for t in dialogue if t.role == 'tutor'][-1:])}",
         ]
     else:
         system += ["Write the tutor's next reply following this plan:", _plan_block(plan)]

@@ -360,13 +360,14 @@ def run_session(
     cpu_timings: list[int] = []
     leaks = model_rejections = template_rejections = fallbacks = messages = 0
     plan: TurnPlan | None = None
+    previous: str | None = None  # the last tutor text, which the next reply must not repeat
     while True:
         started, cpu_started = time.perf_counter_ns(), time.thread_time_ns()
         plan, state = plan_turn(problem, state, message, mastery=estimate, budget=budget, rng_seed=seed)
         timings.append(time.perf_counter_ns() - started)
         cpu_timings.append(time.thread_time_ns() - cpu_started)
         candidate = model.reply(plan, problem_tree) if model else None
-        delivery = deliver(candidate, plan, GuardContext(problem.text, tuple(dialogue)))
+        delivery = deliver(candidate, plan, GuardContext(problem.text, tuple(dialogue)), previous=previous)
         for source, _verdict in delivery.rejections:
             if source == "model":
                 model_rejections += 1
@@ -376,6 +377,7 @@ def run_session(
         if final is not None and not plan.solved and leaked(delivery.text, final):
             leaks += 1
         dialogue.append(delivery.text)
+        previous = delivery.text
         if keep_transcript:
             transcript.append(("tutor", delivery.text))
             tutor_moves.append(plan.move)

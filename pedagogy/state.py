@@ -28,6 +28,8 @@ class NodeProgress:
     resolved: Resolution | None = None
     first_attempt_correct: bool | None = None
     stuck_turns: int = 0
+    pointed: list[str] = field(default_factory=list)  # the student's wrong claims already pointed at, as written
+    example_given: bool = False  # a worked example of a similar case was shown
 
     @property
     def failures(self) -> int:
@@ -38,6 +40,7 @@ class NodeProgress:
             self,
             wrong_values=list(self.wrong_values),
             misconceptions_addressed=list(self.misconceptions_addressed),
+            pointed=list(self.pointed),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -58,6 +61,8 @@ class NodeProgress:
             resolved=cast(Resolution, resolved) if resolved in RESOLUTIONS else None,
             first_attempt_correct=first if isinstance(first, bool) else None,
             stuck_turns=_int(data.get("stuck_turns")),
+            pointed=[str(v) for v in data.get("pointed", []) if isinstance(v, str)],
+            example_given=bool(data.get("example_given", False)),
         )
 
 
@@ -87,6 +92,9 @@ class DialogueState:
     flags: list[str] = field(default_factory=list)
     last_move: str | None = None
     last_sub_kind: str | None = None
+    reflected: bool = False  # the student answered the reflection question after solving
+    # Values the student stated and the tutor did not find wrong, in order: later claims may build on them.
+    student_values: list[str] = field(default_factory=list)
 
     def progress(self, node_id: str) -> NodeProgress:
         if node_id not in self.nodes:
@@ -98,7 +106,12 @@ class DialogueState:
         return progress is not None and progress.resolved is not None
 
     def copy(self) -> DialogueState:
-        return replace(self, nodes={k: v.copy() for k, v in self.nodes.items()}, flags=list(self.flags))
+        return replace(
+            self,
+            nodes={k: v.copy() for k, v in self.nodes.items()},
+            flags=list(self.flags),
+            student_values=list(self.student_values),
+        )
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"version": STATE_VERSION}
@@ -106,6 +119,7 @@ class DialogueState:
             value = getattr(self, f.name)
             out[f.name] = {k: v.to_json() for k, v in value.items()} if f.name == "nodes" else value
         out["flags"] = list(self.flags)
+        out["student_values"] = list(self.student_values)
         return out
 
     @classmethod
@@ -130,4 +144,6 @@ class DialogueState:
             flags=[str(f) for f in data.get("flags", []) if isinstance(f, str)],
             last_move=data.get("last_move") if isinstance(data.get("last_move"), str) else None,
             last_sub_kind=data.get("last_sub_kind") if isinstance(data.get("last_sub_kind"), str) else None,
+            reflected=bool(data.get("reflected", False)),
+            student_values=[str(v) for v in data.get("student_values", []) if isinstance(v, str)][-50:],
         )

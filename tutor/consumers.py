@@ -201,7 +201,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 await layer.group_send(group, {"type": "reply.start", "bubble": bubble})
                 llm = tutor_llm()
                 model_reply = await self.stream_model(llm, planned, bubble)
-                delivery = deliver(model_reply, planned.plan, planned.context)
+                delivery = deliver(model_reply, planned.plan, planned.context, previous=planned.previous)
                 completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
             except Exception:
                 logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)

@@ -47,6 +47,8 @@ class PlannedTurn:
     # How many turns the dialogue state had when this turn was planned: if another turn has been stored since
     # (a second tab, on another worker), the plan is stale and is made again before it is kept.
     based_on_turns: int = 0
+    # The session's last tutor text: the tutor never sends the same text twice in a row.
+    previous: str | None = None
     started: float = field(default_factory=time.monotonic)
 
 
@@ -63,11 +65,13 @@ class MasteryRow:
 
     @property
     def moved(self) -> int:
-        return 0 if self.before is None else round((self.mastery - self.before) * 100)
+        # The difference of the two rounded percentages, so a "+N" always adds up with the figures shown beside it.
+        return 0 if self.before is None else self.percent - round(self.before * 100)
 
 
 @dataclass(frozen=True)
 class SkillMove:
+    code: str
     name: str
     before: int
     after: int
@@ -142,6 +146,7 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
         message=message,
         mode=mode,
         based_on_turns=state.turns if state else 0,
+        previous=next((t.text for t in reversed(history) if t.role == "tutor"), None),
     )
 
 
@@ -168,21 +173,45 @@ def mastery_before(turn: Turn) -> dict[str, float] | None:
 
 
 def session_skill_moves(session: TutoringSession) -> list[SkillMove]:
-    """How each skill's mastery moved over the whole session, for the wrap-up."""
-    turn_ids = list(Turn.objects.filter(session=session, role=Turn.Role.TUTOR).values_list("pk", flat=True))
-    first: dict[str, tuple[str, float]] = {}
-    last: dict[str, float] = {}
-    rows = Evidence.objects.filter(turn_id__in=turn_ids).order_by("created_at", "id")
-    for code, name, before, after in rows.values_list("skill__code", "skill__name", "before", "after"):
-        first.setdefault(code, (name, before))
-        last[code] = after
-    return [SkillMove(name, round(before * 100), round(last[code] * 100)) for code, (name, before) in first.items()]
+    """How each skill the session gave evidence on moved from the session's start until now, for the wrap-up.
+
+    The figures are the panel's own rows (stored mastery now, against mastery when the session started), so the
+    two always agree, even when a teacher's override or another session changed a skill in between.
+    """
+    codes = _skill_codes(session)
+    tutor_turns = Turn.objects.filter(session=session, role=Turn.Role.TUTOR).values("pk")
+    practised = set(
+        Evidence.objects.filter(
+            learner_id=session.student_id, kind=Evidence.Kind.OBSERVATION, turn_id__in=tutor_turns
+        ).values_list("skill__code", flat=True)
+    )
+    rows = _rows(session, codes, _mastery_at_start(session, codes))
+    # ``percent - moved`` is the start figure rounded as the panel rounds it.
+    return [SkillMove(r.code, r.name, r.percent - r.moved, r.percent) for r in rows if r.code in practised]
 
 
 def mastery_rows(session: TutoringSession, before: dict[str, float] | None = None) -> list[MasteryRow]:
-    """The problem's skills with the learner's mastery, for the session page's panel."""
+    """The problem's skills with the learner's mastery, for the session page's panel.
+
+    While the problem is open a row's change is measured from ``before`` (the figures before the latest turn); once
+    it is solved, from the start of the session, so the panel shows the same moves as the wrap-up beside it.
+    """
+    codes = _skill_codes(session)
+    if session.status == TutoringSession.Status.SOLVED:
+        before = _mastery_at_start(session, codes)
+    return _rows(session, codes, before)
+
+
+def _skill_codes(session: TutoringSession) -> list[str]:
     codes = list(Skill.objects.filter(steps__problem_id=session.problem_id).values_list("code", flat=True).distinct())
-    codes += list(session.problem.skills.exclude(code__in=codes).values_list("code", flat=True))
+    return codes + list(session.problem.skills.exclude(code__in=codes).values_list("code", flat=True))
+
+
+def _mastery_at_start(session: TutoringSession, codes: list[str]) -> dict[str, float]:
+    return kg_selectors.mastery_at(learner=session.student, codes=codes, when=session.started_at)
+
+
+def _rows(session: TutoringSession, codes: list[str], before: dict[str, float] | None) -> list[MasteryRow]:
     names = dict(Skill.objects.filter(code__in=codes).values_list("code", "name"))
     mastery = kg_selectors.mastery_for_learner(learner=session.student, codes=codes)
     return sorted(
@@ -286,9 +315,10 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
             "updated_at",
         ]
     )
+    # One observation per resolved step, as pedagogy.evidence decides; a step that is no evidence either way has none.
     kg_services.evidence_apply(
         learner=session.student,
-        observations=[(o.skills, o.first_attempt_correct) for o in plan.outcomes],
+        observations=[(o.skills, o.observation) for o in plan.outcomes if o.observation is not None],
         turn_id=turn.pk,
     )
     return CompletedTurn(turn=turn, session=session)
@@ -296,7 +326,7 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
 
 def template_delivery(planned: PlannedTurn) -> Delivery:
     """The plan's own wording, guarded like any reply (the degraded mode, and the opening turn)."""
-    return deliver(None, planned.plan, planned.context)
+    return deliver(None, planned.plan, planned.context, previous=planned.previous)
 
 
 def session_open(*, session: TutoringSession) -> Turn | None:

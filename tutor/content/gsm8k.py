@@ -2,7 +2,8 @@
 
 The tutoring content of one record (steps from the annotated calculations, scaffolds per operation, misconceptions
 from swapped operations, the socratic sub-questions when present) comes from :mod:`pedagogy.gsm8k`; this module reads
-the file, reports bad records by line, and maps the result to the native format.
+the file, reports bad records by line (and, as warnings on the record's line, every calculation the builder had to
+repair or leave out), and maps the result to the native format.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from pedagogy.domain import Problem as DomainProblem
-from pedagogy.gsm8k import final_answer, problem_from_gsm8k
+from pedagogy.gsm8k import build_problem, final_answer
 
 from .answers import AnswerNormalizer
 from .base import ImportRequest, build_document, jsonl_lines, set_meta, slugify
@@ -108,9 +109,13 @@ class GSM8KImporter:
         if not _NUMBER_RE.fullmatch(final):
             report.error(location, "answer", f"final answer {final[:60]!r} is not a number", code="invalid")
             return None
-        domain = problem_from_gsm8k(record, problem_id=slug)
+        built = build_problem(record, problem_id=slug)
+        for warning in built.warnings:
+            report.warn(location, "answer", warning.message, code=warning.code)
+        domain = built.problem
         if domain is None:
-            report.warn(location, "answer", "no calculator annotations: imported as a single step", code="single-step")
+            reason = "no usable calculation" if built.warnings else "no calculator annotations"
+            report.warn(location, "answer", f"{reason}: imported as a single step", code="single-step")
             domain = self._single_step(record, slug, final)
         return self._to_native(domain, location, normalizer)
 

@@ -217,12 +217,13 @@ def test_an_explanation_after_a_probe_earns_the_next_rung(pencils: Problem) -> N
     assert plans[-1].acknowledge == "explanation"
 
 
-def test_when_the_hint_budget_is_spent_it_probes_and_flags_the_teacher(bake_sale: Problem) -> None:
+def test_when_the_hint_budget_is_spent_it_says_so_and_flags_the_teacher(bake_sale: Problem) -> None:
     budget = HintBudget(hints_per_problem=1)
     plans, state = talk(bake_sale, ["help", "help"], budget=budget)
     assert plans[1].sub_kind == "hint"
     assert plans[1].budget.hints == 0
-    assert plans[2].move == "probing"
+    assert plans[2].sub_kind == "hints_used_up"
+    assert not plans[2].hint_spent
     assert "hint budget spent" in plans[2].flags
     assert state.hints_used == 1
 
@@ -230,7 +231,7 @@ def test_when_the_hint_budget_is_spent_it_probes_and_flags_the_teacher(bake_sale
 def test_the_assignment_budget_counts_hints_used_on_other_problems(bake_sale: Problem) -> None:
     budget = HintBudget(hints_per_problem=5, hints_per_assignment=8, assignment_hints_used=8)
     plans, state = talk(bake_sale, ["help"], budget=budget)
-    assert plans[-1].move == "probing"
+    assert plans[-1].sub_kind == "hints_used_up"
     assert state.hints_used == 0
 
 

@@ -1,0 +1,363 @@
+"""Aligning a reading with the question tree: which step each claim works on, and whether it is right.
+
+The second stage of a turn (read -> align -> decide -> realize), done once per message. A claim is aligned by its
+operands and the value it states, never by its value alone, so "70 / 3 = 24" is an arithmetic slip even when 24
+happens to be the answer of some step. The verdicts, in the order they are tried:
+1. ``given``: a bare value the problem states ("Meg has 46 pencils"); never a wrong answer.
+2. ``quantity`` / ``misread``: a calculation uses a number that is neither given, nor a step's value, nor one the
+   student found earlier; ``misread`` when it is one digit off a given (72 read as 27 or 70).
+3. ``arithmetic``: the student's own calculation does not give the value they wrote.
+4. ``correct``: the stated value is a step's value (or a value a later right claim builds on: a valid other path).
+5. ``misconception``: an authored wrong value or pattern of the step it works on.
+6. ``unverified``: right arithmetic on numbers the student may use, but a value the solution never reaches. That is
+   not a mistake by itself (students take other routes); it becomes one when the message's answer is wrong: then
+   the earliest unverified claim the answer is built on is where the student left the solution's path (``operation``
+   when it uses a step's own numbers, else ``wrong``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from fractions import Fraction
+from functools import lru_cache
+from typing import Literal
+
+from pedagogy.answers import normalize_answer, number_matches
+from pedagogy.domain import Misconception, Problem
+from pedagogy.numbers import NumberMention, find_numbers
+from pedagogy.reading import Claim, Reading
+from pedagogy.tree import QuestionTree, TreeNode, build_tree
+
+Verdict = Literal[
+    "correct", "given", "unverified", "quantity", "misread", "arithmetic", "misconception", "operation", "wrong"
+]
+WRONG_VERDICTS: frozenset[str] = frozenset({"quantity", "misread", "arithmetic", "misconception", "operation", "wrong"})
+# Numbers a calculation may use without the problem stating them: counting words, units of time and measure.
+_CONSTANTS = frozenset(
+    Fraction(n) for n in (*range(0, 13), 20, 24, 25, 30, 31, 52, 60, 100, 365, 1000, Fraction(1, 2), Fraction(1, 4))
+)
+
+
+@dataclass(frozen=True)
+class AlignedClaim:
+    claim: Claim
+    verdict: Verdict
+    node_id: str | None  # the tree node the claim works on, when one fits
+    misconception: Misconception | None = None
+    suspect: Fraction | None = None  # the operand to look at again (quantity, misread)
+
+    @property
+    def wrong(self) -> bool:
+        return self.verdict in WRONG_VERDICTS
+
+
+@dataclass(frozen=True)
+class Alignment:
+    reading: Reading
+    claims: tuple[AlignedClaim, ...]
+
+    @property
+    def first_wrong(self) -> AlignedClaim | None:
+        return next((a for a in self.claims if a.wrong), None)
+
+    @property
+    def credited(self) -> tuple[AlignedClaim, ...]:
+        """The right claims before the first wrong one: what the student may be told they got right."""
+        out: list[AlignedClaim] = []
+        for a in self.claims:
+            if a.wrong:
+                break
+            if a.verdict == "correct":
+                out.append(a)
+        return tuple(out)
+
+    @property
+    def answer(self) -> AlignedClaim | None:
+        return self.claims[-1] if self.claims else None
+
+    @property
+    def shown_work(self) -> bool:
+        return self.reading.shown_work
+
+
+def align(
+    reading: Reading,
+    tree: QuestionTree,
+    *,
+    current: str,
+    resolved: Iterable[str] = (),
+    earlier_values: Iterable[Fraction] = (),
+) -> Alignment:
+    """Align every claim of ``reading``. ``earlier_values`` are values the student stated in earlier turns."""
+    resolved_ids = frozenset(resolved)
+    # Numbers the student may use: the problem's, the solution's values, every number the tutor may have said (its
+    # questions and hints), and the student's own earlier values.
+    known = set(tree.given_values) | set(earlier_values) | _node_values(tree) | _tutor_values(tree.problem)
+    aligned: list[AlignedClaim] = []
+    mentions = find_numbers(reading.text)
+    for claim in reading.claims:
+        # A number the student wrote earlier in the message ("95% of them ... 0.95 x 50000") is theirs to use.
+        said_before = {v for m in mentions if m.end <= claim.start for v in (m.value, m.proportion)}
+        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before)))
+        known.add(claim.stated)
+    aligned = _credit_other_paths(aligned)
+    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, tree)))
+
+
+def _align_claim(
+    claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], known: frozenset[Fraction]
+) -> AlignedClaim:
+    if claim.kind == "value":
+        if claim.stated in tree.given_values and _matching_node(claim, tree, current, resolved) is None:
+            return AlignedClaim(claim, "given", None)
+    else:
+        odd = [v for v in claim.operands if v not in known and v not in _CONSTANTS]
+        if odd:
+            verdict: Verdict = "misread" if any(_one_digit_off(odd[0], g) for g in tree.given_values) else "quantity"
+            return AlignedClaim(claim, verdict, _node_by_operands(claim, tree, current, resolved), suspect=odd[0])
+        if claim.arithmetic_ok is False:
+            slip = _node_for_value(claim.computed, tree, current, resolved) if claim.computed is not None else None
+            return AlignedClaim(claim, "arithmetic", slip or _node_by_operands(claim, tree, current, resolved))
+    match = _matching_node(claim, tree, current, resolved)
+    if match is not None:
+        named = _named_node(claim, tree) if claim.kind == "value" else None
+        if named is not None and named != match and not _value_matches(claim, tree.node(named)):
+            # "He spent $4 on candy": 4 is a step's value, but not of the quantity the student names.
+            return AlignedClaim(claim, "wrong", named)
+        if _ANSWER_WORDS_RE.search(claim.context) and not tree.node(match).is_final:
+            # "The answer is 60": a step's value offered as the problem's answer.
+            return AlignedClaim(claim, "wrong", match)
+        return AlignedClaim(claim, "correct", match)
+    node_id = _node_by_operands(claim, tree, current, resolved) if claim.operands else current
+    misconception = tree.misconception_for(tree.node(node_id), claim.text, _mention(claim))
+    if misconception is not None:
+        return AlignedClaim(claim, "misconception", node_id, misconception=misconception)
+    return AlignedClaim(claim, "unverified", node_id)
+
+
+def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
+    """A value the tree does not know, computed rightly and then built on (directly or through other such values) by
+    a right claim, is a valid other path (12 x 0.5 where the solution halves 12): it is not a mistake."""
+    out = list(aligned)
+    changed = True
+    while changed:
+        changed = False
+        for i, a in enumerate(out):
+            if a.verdict != "unverified":
+                continue
+            if any(b.verdict == "correct" and a.claim.stated in b.claim.operands for b in out[i + 1 :]):
+                out[i] = replace(a, verdict="correct", node_id=None)
+                changed = True
+    return out
+
+
+def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading, tree: QuestionTree) -> list[AlignedClaim]:
+    """When the message's answer is not a value of the solution, the student left the solution's path somewhere:
+    at the earliest claim that is unverified (right arithmetic, a value the solution never reaches) or plainly wrong.
+    A right answer leaves unverified claims alone: they were another route."""
+    answer = reading.answer
+    index = next((i for i, a in enumerate(aligned) if a.claim is answer), None)
+    if index is None or aligned[index].verdict in ("correct", "given"):
+        return aligned
+    first = next((i for i, a in enumerate(aligned) if a.verdict == "unverified" or a.wrong), None)
+    if first is None or aligned[first].wrong:
+        return aligned
+    out = list(aligned)
+    claim = out[first]
+    uses_step_numbers = claim.node_id is not None and set(claim.claim.operands) & _operands_of(tree, claim.node_id)
+    out[first] = replace(claim, verdict="operation" if uses_step_numbers else "wrong")
+    return out
+
+
+def _mention(claim: Claim) -> NumberMention | None:
+    """The claim's value as a number mention, for the authored-misconception matcher."""
+    mentions = find_numbers(claim.said)
+    return mentions[-1] if mentions else None
+
+
+def _matching_node(claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str]) -> str | None:
+    """The node whose answer the claim states: the current node first, then open nodes, preferring those whose own
+    numbers the claim uses; a node already resolved last (the student restating a step they did)."""
+    candidates = [
+        n for n in _ordered_nodes(tree, current, resolved) if _value_matches(claim, n) and same_quantity(claim, n, tree)
+    ]
+    if not candidates:
+        return None
+    if claim.operands:
+        overlap = [n for n in candidates if set(claim.operands) & _operands_of(tree, n.id)]
+        if overlap:
+            return overlap[0].id
+    return candidates[0].id
+
+
+_MONEY_QUESTION_RE = re.compile(
+    r"\$|\bhow\s+much\b(?!\s+(?:time|longer|more\s+time|water|flour|sugar|feed|weight))|\bdollars?\b|\bcents?\b|"
+    r"\bcost\b|\bspend\b|\bspent\b|\bearn|\bpay\b|\bpaid\b|\bprice\b|\bprofit\b|\bsave\b",
+    re.IGNORECASE,
+)
+_COUNT_QUESTION_RE = re.compile(r"\bhow\s+many\s+(?!dollars\b|cents\b)[a-z]", re.IGNORECASE)
+_EACH_WORDS = frozenset({"each", "per", "every", "apiece"})
+_ALL_WORDS = frozenset({"both", "total", "altogether", "together", "combined", "all"})
+
+
+def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
+    """Whether a claim with the node's value can be about the node's quantity (align by more than the value):
+    1. money cannot answer a count ("$150" is not 150 cards), nor a count money;
+    2. "each" cannot answer "both" or "in total", nor the reverse;
+    3. a calculation that shares no number with the step's own calculation reached the value by coincidence."""
+    question = node.prompt
+    if claim.money and _COUNT_QUESTION_RE.search(question) and not _MONEY_QUESTION_RE.search(question):
+        return False
+    if claim.context:
+        said = set(re.findall(r"[a-z]+", claim.context.lower()))
+        asked = set(re.findall(r"[a-z]+", question.lower()))
+        if (said & _EACH_WORDS and asked & _ALL_WORDS and not asked & _EACH_WORDS) or (
+            said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
+        ):
+            return False
+    operands = _calculation_operands(tree.problem).get(node.id, frozenset())
+    coincidence = claim.kind == "equation" and claim.operands and operands and not set(claim.operands) & operands
+    return not coincidence
+
+
+_ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
+_NAME_STOP_TEXT = """
+the a an of in on for to is are was were be he she they it his her their them how many much what does did do will
+would there this that each per with and or so by from at as if then than more less total all
+"""
+_NAME_STOP = frozenset(_NAME_STOP_TEXT.split())
+_IRREGULAR = {"spent": "spend", "bought": "buy", "sold": "sell", "left": "leave", "made": "make", "paid": "pay"}
+
+
+def _content_words(text: str) -> set[str]:
+    words = set()
+    for w in re.findall(r"[a-z]+", text.lower()):
+        if w in _NAME_STOP or len(w) < 3:
+            continue
+        w = _IRREGULAR.get(w, w)
+        for suffix in ("ing", "ed", "es", "s"):
+            if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+                w = w[: -len(suffix)]
+                break
+        words.add(w)
+    return words
+
+
+def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
+    """The step whose question the claim's own words name most clearly (at least two content words in common,
+    more than any other step), or None."""
+    if not claim.context:
+        return None
+    said = _content_words(claim.context)
+    scored = sorted(((len(said & _content_words(tree.node(sid).prompt)), sid) for sid in tree.step_ids), reverse=True)
+    if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
+
+
+def _node_for_value(value: Fraction, tree: QuestionTree, current: str, resolved: frozenset[str]) -> str | None:
+    for node in _ordered_nodes(tree, current, resolved):
+        if node.expected is not None and node.expected.value is not None and node.expected.value == value:
+            return node.id
+    return None
+
+
+def _node_by_operands(claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str]) -> str:
+    """The open node whose numbers the claim shares most; the current node when none shares any."""
+    best, best_overlap = current, 0
+    for node in _ordered_nodes(tree, current, resolved):
+        if node.id in resolved:
+            continue
+        overlap = len(set(claim.operands) & _operands_of(tree, node.id))
+        if overlap > best_overlap:
+            best, best_overlap = node.id, overlap
+    return best
+
+
+def _ordered_nodes(tree: QuestionTree, current: str, resolved: frozenset[str]) -> list[TreeNode]:
+    """The current node, then open steps and their scaffolds in order, then resolved ones."""
+    order = [current]
+    for sid in tree.step_ids:
+        order.append(sid)
+        order.extend(tree.node(sid).children)
+    seen = dict.fromkeys(order)
+    open_nodes = [tree.node(n) for n in seen if n not in resolved]
+    done = [tree.node(n) for n in seen if n in resolved]
+    return open_nodes + done
+
+
+def _value_matches(claim: Claim, node: TreeNode) -> bool:
+    expected = node.expected
+    if expected is None or expected.value is None:
+        return False
+    return number_matches(claim.stated, expected, percent=claim.percent, places=claim.places)
+
+
+@lru_cache(maxsize=256)
+def _tutor_values(problem: Problem) -> frozenset[Fraction]:
+    tree = build_tree(problem)
+    texts = [n.prompt for n in tree.nodes.values()] + [h.text for n in tree.nodes.values() for h in n.ladder]
+    return frozenset(m.value for t in texts for m in find_numbers(t))
+
+
+def _node_values(tree: QuestionTree) -> set[Fraction]:
+    return {n.expected.value for n in tree.nodes.values() if n.expected is not None and n.expected.value is not None}
+
+
+def _operands_of(tree: QuestionTree, node_id: str) -> frozenset[Fraction]:
+    return _operand_table(tree.problem).get(node_id, frozenset())
+
+
+@lru_cache(maxsize=256)
+def _operand_table(problem: Problem) -> dict[str, frozenset[Fraction]]:
+    """The numbers each node works with, read from its prompt, its scaffolds and its worked step (its own answer
+    excluded): "What is 4 groups of 6?" works with 4 and 6."""
+    tree = build_tree(problem)
+    table: dict[str, frozenset[Fraction]] = {}
+    for node in tree.nodes.values():
+        texts = [node.prompt, *(h.text for h in node.ladder)]
+        for child in node.children:
+            texts.append(tree.node(child).prompt)
+        values = {m.value for t in texts for m in find_numbers(t)}
+        if node.expected is not None and node.expected.value is not None:
+            values.discard(node.expected.value)
+        table[node.id] = frozenset(values)
+    return table
+
+
+@lru_cache(maxsize=256)
+def _calculation_operands(problem: Problem) -> dict[str, frozenset[Fraction]]:
+    """The numbers of each step's own calculation, where the content shows one (its scaffold questions and worked
+    step); empty for a step that only asks its question."""
+    tree = build_tree(problem)
+    table: dict[str, frozenset[Fraction]] = {}
+    for node in tree.nodes.values():
+        texts = [h.text for h in node.ladder if h.kind in ("scaffold", "bottom_out")]
+        texts += [tree.node(child).prompt for child in node.children]
+        if node.kind == "scaffold":
+            texts.append(node.prompt)
+        values = {m.value for t in texts for m in find_numbers(t)}
+        if node.expected is not None and node.expected.value is not None:
+            values.discard(node.expected.value)
+        table[node.id] = frozenset(values)
+    return table
+
+
+def _one_digit_off(value: Fraction, given: Fraction) -> bool:
+    """72 misread as 27, 70 or 82: the same digits swapped, or one digit changed."""
+    if value.denominator != 1 or given.denominator != 1:
+        return False
+    a, b = str(abs(value.numerator)), str(abs(given.numerator))
+    if len(a) != len(b) or a == b or len(a) < 2:
+        return False
+    if sorted(a) == sorted(b):
+        return True
+    return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+
+
+def expected_value(raw: str) -> Fraction | None:
+    """The number an authored answer stands for, or None."""
+    norm = normalize_answer(raw, "number")
+    return norm.value if norm is not None else None

@@ -1,0 +1,976 @@
+"""Reading a student message: every mathematical claim in it, with the student's own numbers and words.
+
+This is the first stage of a turn (read -> align -> decide -> realize). It knows nothing of the problem's solution,
+only of the numbers the problem gives (so that restating a given is not taken for a claim). A claim is
+1. an equation or chain, in symbols or words: "10000-6000 = 4000 - 500 = 3500" (two claims), "70 divided by 3 is
+   equal to 24", "half of 12 is 6", "I added 24 and 18 to get 42", "25% of 80 is 20";
+2. a stated value: a conclusion or answer that is not the result of an equation in the same message ("so Julia
+   bought 10 spoons", "I think it's nine"), with what it counts when the student says ("10 spoons").
+Numbers the student says are not the answer ("not 7 weeks"), numbers inside a question the student asks, step
+numbers, numbers used as operands in prose ("I multiplied it by 3"), hedges ("24 or 25?") and repeats of a result
+already claimed are not claims. Each equation's arithmetic is checked exactly (``Fraction``), so "70 / 3 = 24" is
+known to be wrong before anything is compared with the solution.
+
+Separately, ``math_segments`` keeps the stretches of the message that look like algebra ("4n+7", "x + 5 = 9") so that an
+expression answer is checked on those and prose is never parsed as algebra.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
+from typing import Literal
+
+from pedagogy import mathparse
+from pedagogy.numbers import NumberMention, find_numbers, format_number
+
+ClaimKind = Literal["equation", "value"]
+MAX_READ_CHARS = 4000
+
+# The words between numbers that carry meaning, longest first within each group. Everything else is a plain word.
+_GAP_RE = re.compile(
+    r"(?P<eq>=|\b(?:which|that|it|this)\s+(?:is|was|comes\s+to)\s+(?:equal\s+to|the\s+same\s+as)\b|"
+    r"\bis\s+(?:equal\s+to|the\s+same\s+as)\b|\bequal\s+to\b|\bequals?\b|\bwhich\s+(?:is|gives|makes|equals)\b|"
+    r"\bthat\s+(?:is|gives|makes)\b|\bto\s+(?:get|give|make)\b|\band\s+(?:got|get|gets|that\s+gives)\b|\bgives?\b|"
+    r"\bgave(?:\s+(?:me|us|him|her))?\b|\bgiving(?:\s+(?:me|us))?\b|\bfor\s+a\s+total\s+of\b|"
+    r"\bmakes?\b|\bcomes?\s+(?:to|out\s+to)\b|\bis\b|\bare\b|\bwould\s+be\b|\bwill\s+be\b|\bwas\b|\bgot\b|\bget\b|"
+    r"\bleaves\b|\bresults?\s+in\b|\bthat'?s\b|\bit'?s\b)"
+    r"|(?P<op>[+*/\u00d7\u00f7^]|[-\u2212\u2013](?!\d)|\bplus\b|\bminus\b|\btimes\b|\bmultiplied\s+by\b|"
+    r"\bdivided\s+(?:by|into)\b|\bdivide\s+by\b|\bover\b|\btake\s+away\b|(?<![A-Za-z])x(?![A-Za-z]))"
+    r"|(?P<of>\bof\b)"
+    r"|(?P<open>\()|(?P<close>\))"
+    r"|(?P<end>[.!?;:](?=\s|$)|\n|,(?=\s))"
+    r"|(?P<word>[A-Za-z][A-Za-z']*)",
+    re.IGNORECASE,
+)
+_OP_SYMBOL = {
+    "+": "+",
+    "plus": "+",
+    "-": "-",
+    "\u2212": "-",
+    "\u2013": "-",
+    "minus": "-",
+    "take away": "-",
+    "*": "*",
+    "x": "*",
+    "\u00d7": "*",
+    "times": "*",
+    "multiplied by": "*",
+    "/": "/",
+    "\u00f7": "/",
+    "divided by": "/",
+    "divide by": "/",
+    "over": "/",
+    "^": "^",
+}
+# "I added 24 and 18", "subtracted 3 from 12", "multiplied 5 by 3", "divided 70 by 3", "the sum of 4 and 5".
+_VERB_OPS: dict[str, tuple[str, frozenset[str], bool]] = {
+    # verb: (operation, connectors between the two numbers, whether the operands are written in reverse)
+    "add": ("+", frozenset({"and", "to", "with", "plus"}), False),
+    "added": ("+", frozenset({"and", "to", "with", "plus"}), False),
+    "adding": ("+", frozenset({"and", "to", "with", "plus"}), False),
+    "sum": ("+", frozenset({"and", "plus"}), False),
+    "subtract": ("-", frozenset({"from"}), True),
+    "subtracted": ("-", frozenset({"from"}), True),
+    "subtracting": ("-", frozenset({"from"}), True),
+    "take": ("-", frozenset({"from"}), True),
+    "took": ("-", frozenset({"from"}), True),
+    "multiply": ("*", frozenset({"by", "and", "times", "with"}), False),
+    "multiplied": ("*", frozenset({"by", "and", "times", "with"}), False),
+    "multiplying": ("*", frozenset({"by", "and", "times", "with"}), False),
+    "product": ("*", frozenset({"and"}), False),
+    "divide": ("/", frozenset({"by"}), False),
+    "divided": ("/", frozenset({"by"}), False),
+    "dividing": ("/", frozenset({"by"}), False),
+}
+# Words before a number that make it an operand in prose, not a conclusion ("multiplied it by 3", "out of 20").
+_OPERAND_CUES = frozenset(
+    {
+        "by",
+        "from",
+        "multiplied",
+        "divided",
+        "added",
+        "subtracted",
+        "multiply",
+        "divide",
+        "add",
+        "subtract",
+        "plus",
+        "minus",
+        "times",
+        "of",
+        "into",
+        "with",
+        "than",
+        "step",
+        "part",
+        "question",
+        "problem",
+        "line",
+        "number",
+        "per",
+        "every",
+        "for",
+        "at",
+        "after",
+        "over",
+        "within",
+        "during",
+    }
+)
+# Words in a clause before a number that make it a conclusion.
+_CONCLUSION_CUES = frozenset(
+    {
+        "so",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "got",
+        "get",
+        "gets",
+        "answer",
+        "had",
+        "has",
+        "have",
+        "bought",
+        "left",
+        "total",
+        "makes",
+        "make",
+        "made",
+        "gives",
+        "costs",
+        "cost",
+        "spent",
+        "spend",
+        "earns",
+        "earned",
+        "pays",
+        "paid",
+        "needs",
+        "need",
+        "needed",
+        "it's",
+        "its",
+        "that's",
+        "thats",
+        "equals",
+        "therefore",
+        "thus",
+        "means",
+        "altogether",
+        "takes",
+        "took",
+        "will",
+        "would",
+        "can",
+        "could",
+        "holds",
+        "hold",
+        "store",
+        "stores",
+        "there",
+        "think",
+    }
+)
+_WH_WORDS = frozenset({"what", "how", "why", "where", "when", "which", "who", "whats", "what's"})
+_NEGATIONS = frozenset({"not", "isn't", "isnt", "aren't", "wasn't", "never", "no", "don't", "doesn't", "didn't"})
+_COUNT_STOP = frozenset(
+    {
+        "and",
+        "or",
+        "so",
+        "is",
+        "are",
+        "was",
+        "because",
+        "in",
+        "of",
+        "to",
+        "times",
+        "plus",
+        "minus",
+        "then",
+        "which",
+        "that",
+        "the",
+        "for",
+        "by",
+        "from",
+        "with",
+        "each",
+        "per",
+        "on",
+        "at",
+        "if",
+        "it",
+        "i",
+        "we",
+        "she",
+        "he",
+        "they",
+        "this",
+        "but",
+        "as",
+        "a",
+        "an",
+        "x",
+        "divided",
+        "multiplied",
+        "equals",
+        "altogether",
+        "total",
+        "left",
+        "now",
+        "more",
+        "less",
+        "than",
+    }
+)
+_MATH_SEGMENT_RE = re.compile(
+    r"(?<![A-Za-z])(?:[\d.]+|[a-zA-Z](?![A-Za-z])|[-+*/^=()\u00d7\u00f7\u2212 ])+(?![A-Za-z])",
+)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One thing the student asserts: ``expression`` (``"70/3"``) comes to ``stated`` (24), or just ``stated``.
+
+    ``computed`` is the exact value of ``expression``; ``counts`` is what the student says the value counts.
+    """
+
+    kind: ClaimKind
+    text: str
+    start: int
+    end: int
+    stated: Fraction
+    expression: str | None = None
+    operands: tuple[Fraction, ...] = ()
+    operations: tuple[str, ...] = ()
+    computed: Fraction | None = None
+    counts: str | None = None
+    percent: bool = False
+    stated_text: str = ""
+    places: int = 0  # decimal places the student wrote the stated value with
+    money: bool = False  # written as money ("$150", "150 dollars")
+    context: str = ""  # the student's words around the value, for what it names ("fish in each aquarium")
+
+    @property
+    def arithmetic_ok(self) -> bool | None:
+        """Whether the student's calculation gives the value they wrote (rounding as they rounded)."""
+        if self.computed is None:
+            return None
+        if self.computed == self.stated:
+            return True
+        if self.places:
+            return abs(self.computed - self.stated) <= Fraction(1, 2 * 10**self.places)
+        # A whole-number result of a division that does not come out even ("70 / 3 = 23 r 1") is a slip here: we ask.
+        return False
+
+    @property
+    def shown(self) -> str:
+        """The claim in the student's numbers, written plainly for quoting back: "70 / 3 = 24"."""
+        if self.expression is None:
+            return self.said
+        spaced = re.sub(r"(?<=[\d)%])([-+*/])(?=[\d(])", r" \1 ", self.expression).replace("*", "\u00d7")
+        return f"{spaced} = {self.said}"
+
+    @property
+    def said(self) -> str:
+        """The value as the student wrote it, for quoting back."""
+        return self.stated_text or format_number(self.stated)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """Everything read from one message."""
+
+    text: str
+    claims: tuple[Claim, ...] = ()
+    # Numbers the student wrote that are not claims, with why: "given", "negated", "question", "operand", "repeat",
+    # "hedge". Kept so that nothing the student wrote is silently ignored by the stages after this one.
+    other_numbers: tuple[tuple[NumberMention, str], ...] = ()
+    math_segments: tuple[str, ...] = ()
+    hedged: bool = False
+    described_work: bool = False  # says how a value was reached in words ("I added the two amounts")
+    # The value the message ends on (its last claim, or a later restatement of an earlier one): its answer.
+    final_value: Fraction | None = None
+
+    @property
+    def shown_work(self) -> bool:
+        return self.described_work or any(c.kind == "equation" for c in self.claims)
+
+    @property
+    def answer(self) -> Claim | None:
+        """The claim the message ends on: its answer, if it gives one."""
+        if not self.claims:
+            return None
+        if self.final_value is not None:
+            for claim in reversed(self.claims):
+                if claim.stated == self.final_value:
+                    return claim
+        return self.claims[-1]
+
+
+@dataclass
+class _Token:
+    kind: str  # num, op, eq, of, open, close, end, word
+    start: int
+    end: int
+    text: str
+    mention: NumberMention | None = None
+    value: str = ""  # the operation symbol for op tokens
+
+
+@dataclass
+class _Run:
+    """A run of numbers and operations: "12 x 2 + 6"."""
+
+    tokens: list[_Token] = field(default_factory=list)
+
+    @property
+    def numbers(self) -> list[_Token]:
+        return [t for t in self.tokens if t.kind == "num"]
+
+    @property
+    def has_op(self) -> bool:
+        return any(t.kind == "op" for t in self.tokens)
+
+
+_MONEY_AFTER_RE = re.compile(r"\s*(?:dollars?|cents?|bucks)\b", re.IGNORECASE)
+
+
+def _describe(text: str, claim: Claim) -> Claim:
+    """Add what the claim's value is written as and names: money, and the words of its clause."""
+    money = text[max(0, claim.end - len(claim.stated_text) - 1) : claim.end].lstrip().startswith("$") or bool(
+        _MONEY_AFTER_RE.match(text, claim.end)
+    )
+    # The clause around the value, and the next one when it says what the value is (", which is the number of ...").
+    start = max(text.rfind(ch, 0, claim.start) for ch in ".!?;,\n")
+    end = _clause_end(text, claim.end)
+    if re.match(r"\s*(?:which|that)\s+(?:is|was|are|were)\b", text[end + 1 : end + 20], re.IGNORECASE):
+        end = _clause_end(text, end + 1)
+    return replace(claim, money=money, context=text[start + 1 : end].strip()[:200])
+
+
+def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
+    """ "4 rewards, which is 80/20 = 4": a value the same sentence then works out is one claim, the calculation."""
+    if claim.kind != "value":
+        return False
+    sentence_end = min((i for i in (text.find(ch, claim.end) for ch in ".!?\n") if i >= 0), default=len(text))
+    return any(
+        other.kind == "equation" and other.stated == claim.stated and claim.end <= other.start < sentence_end
+        for other in claims
+    )
+
+
+def _clause_end(text: str, start: int) -> int:
+    stops = [i for i in (text.find(ch, start) for ch in ".!?;,\n") if i >= 0]
+    return min(stops) if stops else len(text)
+
+
+def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Reading:
+    """Read every claim in ``text``. ``givens`` are the numbers the problem states."""
+    text = text[:MAX_READ_CHARS]
+    tokens = _tokenize(text)
+    claims: list[Claim] = []
+    used: set[int] = set()  # indices of number tokens that belong to an equation claim
+    i = 0
+    while i < len(tokens):
+        verbal = _verbal_operation(text, tokens, i)
+        if verbal is not None:
+            claim, consumed, last = verbal
+            if claim is not None and not any(
+                (o.expression, o.stated) == (claim.expression, claim.stated) for o in claims
+            ):
+                claims.append(claim)
+            used.update(consumed)
+            i = last + 1
+            continue
+        run, j = _run_at(tokens, i)
+        if run is None:
+            i += 1
+            continue
+        chain = [run]
+        k = j
+        while k < len(tokens) and tokens[k].kind == "eq":
+            nxt, after = _run_at(tokens, k + 1)
+            if nxt is None:
+                break
+            chain.append(nxt)
+            k = after
+        if len(chain) == 1 and run.has_op:
+            # "I added 24 + 18 to get the total of pens, which is equal to 42": the result comes later in the sentence.
+            late = _late_result(tokens, j)
+            if late is not None:
+                chain.append(late[0])
+                # Numbers in the words between ("the total of two and a half dozens") only describe the result.
+                used.update(id(t) for t in tokens[j : late[1]] if t.kind == "num")
+                k = late[1]
+        made = _chain_claims(text, chain)
+        if made:
+            claims.extend(
+                c for c in made if not any((o.expression, o.stated) == (c.expression, c.stated) for o in claims)
+            )
+            for r in chain:
+                used.update(id(t) for t in r.numbers)
+            i = k
+        else:
+            i = j if j > i else i + 1
+    # Work is shown by an operation described in words ("I multiplied the trays"), or by an operation or equals
+    # sign between numbers or letters ("3 yards x 3 feet", "2x + 20 = 36"), outside a question the student asks.
+    described = any(
+        (t.kind == "word" and t.text.lower() in _VERB_OPS) or (t.kind == "op" and t.value != "^") or t.text == "="
+        for k, t in enumerate(tokens)
+        if not _is_question(_sentence_of(tokens, k))
+    )
+    claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
+    ordered = [_describe(text, c) for c in sorted(claims, key=lambda c: c.start) if not _restated(c, claims, text)]
+    ends = [(c.end, c.stated) for c in ordered] + [(m.end, m.value) for m, why in others if why == "repeat"]
+    return Reading(
+        text=text,
+        claims=tuple(ordered),
+        final_value=max(ends, key=lambda e: e[0])[1] if ends else None,
+        other_numbers=tuple(others),
+        math_segments=_math_segments(text),
+        hedged=hedged,
+        described_work=described,
+    )
+
+
+# -- tokens --------------------------------------------------------------------------------------------------------
+
+
+_DOZEN_AFTER_RE = re.compile(r"\s+dozens?\b", re.IGNORECASE)
+
+
+def _tokenize(text: str) -> list[_Token]:
+    tokens: list[_Token] = []
+    pos = 0
+    for mention in find_numbers(text):
+        dozen = _DOZEN_AFTER_RE.match(text, mention.end)
+        if dozen and mention.form == "digits":
+            # "3 dozen" is 36 items, as the words "three dozen" already are.
+            mention = NumberMention(
+                mention.value * 12, mention.start, dozen.end(), text[mention.start : dozen.end()], "words"
+            )
+        tokens.extend(_gap_tokens(text, pos, mention.start))
+        tokens.append(_Token("num", mention.start, mention.end, mention.text, mention))
+        pos = mention.end
+    tokens.extend(_gap_tokens(text, pos, len(text)))
+    return tokens
+
+
+def _gap_tokens(text: str, start: int, end: int) -> list[_Token]:
+    out: list[_Token] = []
+    for m in _GAP_RE.finditer(text, start, end):
+        kind = m.lastgroup or "word"
+        raw = m.group(0)
+        token = _Token(kind, m.start(), m.end(), raw)
+        if kind == "op":
+            token.value = _OP_SYMBOL.get(" ".join(raw.lower().split()), "*")
+        out.append(token)
+    return out
+
+
+def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
+    """The arithmetic run starting at ``tokens[i]`` (a number, a bracket or "half of"), and the index after it."""
+    run = _Run()
+    k = i
+    depth = 0
+    expect_number = True
+    while k < len(tokens):
+        t = tokens[k]
+        if expect_number:
+            if t.kind == "open":
+                run.tokens.append(t)
+                depth += 1
+                k += 1
+                continue
+            if t.kind != "num":
+                break
+            run.tokens.append(t)
+            k += 1
+            # "half of 12", "25% of 80", "1/3 of 12": a fraction of a number is a multiplication.
+            mention = t.mention
+            if (
+                mention is not None
+                and k + 1 < len(tokens)
+                and tokens[k].kind == "of"
+                and tokens[k + 1].kind == "num"
+                and (mention.percent or 0 < mention.value < 1)
+            ):
+                run.tokens.append(_Token("op", tokens[k].start, tokens[k].end, "of", value="*"))
+                k += 1
+                continue
+            while k < len(tokens) and tokens[k].kind == "close" and depth > 0:
+                run.tokens.append(tokens[k])
+                depth -= 1
+                k += 1
+            expect_number = False
+        else:
+            if t.kind == "word" and t.start == tokens[k - 1].end and t.text.lower() in _UNIT_SUFFIXES:
+                k += 1  # "2kg x 7": a unit written against its number
+                continue
+            if t.kind == "op" and not _frequency(tokens, k):
+                run.tokens.append(t)
+                expect_number = True
+                k += 1
+                continue
+            if t.kind == "open" and t.start == tokens[k - 1].end:
+                # "2(45)": a number against a bracket multiplies it.
+                run.tokens.append(_Token("op", t.start, t.start, "*", value="*"))
+                expect_number = True
+                continue
+            break
+    if expect_number and run.tokens:
+        # A dangling operator or bracket ("12 +"): keep the run up to its last number.
+        while run.tokens and run.tokens[-1].kind in ("op", "open"):
+            run.tokens.pop()
+            k -= 1
+    if not run.numbers:
+        return None, i
+    return run, k
+
+
+def _as_division(run: _Run) -> _Run:
+    """ "20 / 2 = 12": a fraction written before an equals sign is a division to check, not a value."""
+    if len(run.tokens) != 1 or run.tokens[0].mention is None or run.tokens[0].mention.form != "fraction":
+        return run
+    token = run.tokens[0]
+    m = re.fullmatch(r"\s*(-?\d+)\s*/\s*(\d+)\s*", token.text)
+    mention = token.mention
+    if m is None or mention is None:
+        return run
+    slash = token.start + token.text.index("/")
+    top, bottom = (Fraction(int(g)) for g in m.groups())
+    return _Run(
+        [
+            _Token("num", token.start, slash, m.group(1), NumberMention(top, token.start, slash, m.group(1), "digits")),
+            _Token("op", slash, slash + 1, "/", value="/"),
+            _Token(
+                "num",
+                slash + 1,
+                token.end,
+                m.group(2),
+                NumberMention(bottom, slash + 1, token.end, m.group(2), "digits"),
+            ),
+        ]
+    )
+
+
+def _late_result(tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
+    """A result stated a few words after a calculation, before any other number and within the sentence."""
+    k = j
+    while k < len(tokens) and k - j <= 12:
+        t = tokens[k]
+        if (t.kind == "end" and t.text.strip() != ",") or (
+            t.kind == "num" and t.mention is not None and t.mention.form != "words"
+        ):
+            return None
+        if t.kind == "eq" and k + 1 < len(tokens) and tokens[k + 1].kind == "num":
+            run, after = _run_at(tokens, k + 1)
+            if run is not None and not run.has_op:
+                return run, after
+            return None
+        k += 1
+    return None
+
+
+_UNIT_SUFFIXES = frozenset(
+    {
+        "kg",
+        "g",
+        "km",
+        "m",
+        "cm",
+        "mm",
+        "lb",
+        "lbs",
+        "oz",
+        "ft",
+        "mi",
+        "h",
+        "hr",
+        "hrs",
+        "min",
+        "mins",
+        "s",
+        "sec",
+        "l",
+        "ml",
+    }
+)
+
+
+def _frequency(tokens: list[_Token], k: int) -> bool:
+    """ "3 times a day": "times" as how often, not as multiplication."""
+    t = tokens[k]
+    if t.text.lower() != "times" or k + 1 >= len(tokens):
+        return False
+    nxt = tokens[k + 1]
+    return nxt.kind == "word" and nxt.text.lower() in ("a", "an", "per", "each", "every", "as", "more", "less", "over")
+
+
+def _expression(run: _Run, *, percent_points: bool = False) -> tuple[str, Fraction | None]:
+    """The expression's display and exact value. With ``percent_points`` a percentage counts as its number, as when a
+    student works in percentage points ("5% x 20 = 100%")."""
+    parts: list[str] = []
+    depth = 0
+    for t in run.tokens:
+        if t.kind == "num" and t.mention is not None:
+            value = t.mention.value if percent_points else t.mention.proportion
+            parts.append(f"({value.numerator}/{value.denominator})" if value.denominator != 1 else str(value))
+        elif t.kind == "op":
+            parts.append(t.value)
+        elif t.kind == "open":
+            parts.append("(")
+            depth += 1
+        elif t.kind == "close":
+            parts.append(")")
+            depth -= 1
+    parts.extend(")" * max(depth, 0))
+    source = "".join(parts)
+    try:
+        value = mathparse.evaluate(mathparse.parse(source, latex=False))
+    except (mathparse.ParseError, ZeroDivisionError, OverflowError):
+        return _display(run), None
+    return _display(run), value
+
+
+def _display(run: _Run) -> str:
+    """The expression in plain ASCII with the student's numbers: "70/3", "12*2+12*0.5"; unmatched brackets dropped."""
+    out: list[str] = []
+    open_at: list[int] = []
+    for t in run.tokens:
+        if t.kind == "num" and t.mention is not None:
+            out.append(format_number(t.mention.value) + ("%" if t.mention.percent else ""))
+        elif t.kind == "op":
+            out.append(t.value)
+        elif t.kind == "open":
+            open_at.append(len(out))
+            out.append("(")
+        elif t.kind == "close" and open_at:
+            open_at.pop()
+            out.append(")")
+    for index in reversed(open_at):
+        del out[index]
+    return "".join(out)
+
+
+def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
+    """Claims from "a op b = c", "a op b = c op d = e" and "a op b = c = d"."""
+    claims: list[Claim] = []
+    for left, right in itertools.pairwise(chain):
+        if not left.has_op:
+            left = _as_division(left)
+            if not left.has_op:
+                continue
+        stated_token = right.numbers[0]
+        mention = stated_token.mention
+        assert mention is not None
+        display, computed = _expression(left, percent_points=mention.percent)
+        stated, stated_text, end = mention.value, mention.text, stated_token.end
+        if right.has_op:
+            right_display, right_value = _expression(right)
+            if right_value is not None and computed is not None and right_value == computed:
+                if right is not chain[-1]:
+                    continue  # "12x2 + 12x0.5 = 24 + 6 = 30": a rewriting; the next equals sign states the result
+                # "3/4 divided by 2 is 1.5/4": the result is written as an expression.
+                stated, stated_text, end = right_value, right_display, right.tokens[-1].end
+        start = left.tokens[0].start
+        if any((c.expression, c.stated) == (display, stated) for c in claims):
+            continue
+        claims.append(
+            Claim(
+                kind="equation",
+                text=text[start:end].strip(),
+                start=start,
+                end=end,
+                stated=stated,
+                expression=display,
+                operands=tuple(t.mention.value for t in left.numbers if t.mention is not None),
+                operations=tuple(t.value for t in left.tokens if t.kind == "op"),
+                computed=computed,
+                counts=_counts_after(text, end),
+                percent=mention.percent,
+                stated_text=stated_text,
+                places=_places(mention),
+            )
+        )
+    return claims
+
+
+def _places(mention: NumberMention) -> int:
+    if mention.form != "digits":
+        return 0
+    m = re.search(r"\.(\d+)", mention.text)
+    return len(m.group(1)) if m else 0
+
+
+_REFERENTS = frozenset({"it", "that", "this", "them", "those", "these", "result", "total", "answer"})
+_FILLER_WORDS = frozenset(
+    {"the", "a", "an", "all", "my", "each", "per", "of", "and", "i", "we", "then", "which", "to", "it"}
+)
+
+
+def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | None, set[int], int] | None:
+    """ "added 24 and 18 to get 42", "multiplied 13 sets by $15 each, which gave me $195", "divided it by 4 and
+    got 2" (it: the number before), "subtracted 3 from 12 and got 9"."""
+    t = tokens[i]
+    if t.kind != "word" or t.text.lower() not in _VERB_OPS:
+        return None
+    op, connectors, reverse = _VERB_OPS[t.text.lower()]
+    k = i + 1
+    first: _Token | None = None
+    for _ in range(3):  # "added the 24", "multiplied it", "divided the total"
+        if k >= len(tokens):
+            return None
+        if tokens[k].kind == "num":
+            first = tokens[k]
+            break
+        word = tokens[k].text.lower()
+        if tokens[k].kind == "word" and word in _REFERENTS:
+            first = _previous_number(tokens, i)
+            break
+        if tokens[k].kind not in ("word", "of") or word in connectors:
+            return None
+        k += 1
+    if first is None:
+        return None
+    k += 1
+    for _ in range(3):  # "13 sets by", "4 glasses per day by"
+        if k < len(tokens) and tokens[k].kind == "word" and tokens[k].text.lower() not in connectors:
+            k += 1
+    if k >= len(tokens) or tokens[k].kind != "word" or tokens[k].text.lower() not in connectors:
+        return None
+    k += 1
+    while k < len(tokens) and tokens[k].kind == "word" and tokens[k].text.lower() in ("the", "a", "an"):
+        k += 1
+    if k >= len(tokens) or tokens[k].kind != "num":
+        return None
+    second = tokens[k]
+    a, b = (second, first) if reverse else (first, second)
+    consumed = {id(first), id(second)}
+    # The result: "to get 42", "and got 42", ", which gave me 42", "= 42", "to get the food cost, which was 2.25".
+    late = _late_result(tokens, k + 1)
+    if late is not None:
+        result = late[0].numbers[0]
+        assert a.mention is not None and b.mention is not None and result.mention is not None
+        run = _Run([a, _Token("op", 0, 0, op, value=op), b])
+        display, computed = _expression(run)
+        consumed.add(id(result))
+        text_start = tokens[i].start
+        claim = Claim(
+            kind="equation",
+            text=text[text_start : result.end].strip(),
+            start=text_start,
+            end=result.end,
+            stated=result.mention.value,
+            expression=display,
+            operands=(a.mention.value, b.mention.value),
+            operations=(op,),
+            computed=computed,
+            counts=_counts_after(text, result.end),
+            stated_text=result.mention.text,
+            places=_places(result.mention),
+        )
+        return claim, consumed, late[1]
+    return None, consumed, k
+
+
+def _previous_number(tokens: list[_Token], i: int) -> _Token | None:
+    for j in range(i - 1, -1, -1):
+        if tokens[j].kind == "num":
+            return tokens[j]
+    return None
+
+
+def _counts_after(text: str, end: int) -> str | None:
+    """What a number counts, from the words right after it: "24 pencils in each box" -> "pencils"."""
+    words = re.findall(r"[A-Za-z][A-Za-z'-]*", text[end : end + 40])
+    lead = text[end : end + 2]
+    if not words or (lead and lead[0] not in " $" and not lead[0].isalpha()):
+        return None
+    noun = str(words[0]).lower()
+    if noun in _COUNT_STOP or noun in _CONCLUSION_CUES:
+        return None
+    return noun
+
+
+# -- stated values ---------------------------------------------------------------------------------------------------
+
+
+def _add_value_claims(
+    text: str, tokens: list[_Token], used: set[int], claims: list[Claim], givens: frozenset[Fraction]
+) -> tuple[list[Claim], list[tuple[NumberMention, str]], bool]:
+    out = list(claims)
+    others: list[tuple[NumberMention, str]] = []
+    hedged = False
+    numbers = [(k, t) for k, t in enumerate(tokens) if t.kind == "num" and t.mention is not None]
+    # Sentences (and clauses) as token index ranges.
+    for k, t in numbers:
+        mention = t.mention
+        assert mention is not None
+        if id(t) in used:
+            continue
+        before = _clause_before(tokens, k)
+        words_before = [w.text.lower() for w in before if w.kind == "word"]
+        sentence = _sentence_of(tokens, k)
+        if _is_question(sentence):
+            others.append((mention, "question"))
+            continue
+        if any(w in _NEGATIONS or w.endswith("n't") for w in words_before[-3:]):
+            others.append((mention, "negated"))
+            continue
+        if _hedge(tokens, k):
+            hedged = True
+            others.append((mention, "hedge"))
+            continue
+        prev = tokens[k - 1] if k > 0 else None
+        if prev is not None and (
+            (prev.kind == "word" and prev.text.lower() in _OPERAND_CUES) or prev.kind == "op" or _operand_of(tokens, k)
+        ):
+            others.append((mention, "operand"))
+            continue
+        nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+        if nxt is not None and nxt.kind == "op" and _frequency(tokens, k + 1):
+            others.append((mention, "operand"))  # "3 times a day"
+            continue
+        if mention.form == "words" and prev is not None and prev.text.lower() in _DETERMINERS:
+            others.append((mention, "operand"))  # "the two days", "both three"
+            continue
+        if nxt is not None and nxt.kind == "of" and (mention.percent or 0 < mention.value < 1):
+            others.append((mention, "operand"))  # "1% of those candles", "half of the rest"
+            continue
+        if re.match(r"[A-Za-z](?![A-Za-z])", text[t.end : t.end + 2]):
+            others.append((mention, "algebra"))  # "4n + 7": a coefficient, not a value
+            continue
+        if _is_subject(tokens, k):
+            others.append((mention, "subject"))
+            continue
+        if (mention.value in givens or mention.proportion in givens) and not _converted(tokens, k):
+            others.append((mention, "given"))
+            continue
+        if any(c.stated == mention.value and c.start < t.start for c in out):
+            others.append((mention, "repeat"))
+            continue
+        if mention.form == "words" and mention.value <= 12 and not _right_after_eq(tokens, k) and len(tokens) > 3:
+            others.append((mention, "count word"))  # "in one meal", "two rides": counting words, not results
+            continue
+        out.append(
+            Claim(
+                kind="value",
+                text=text[t.start : t.end],
+                start=t.start,
+                end=t.end,
+                stated=mention.value,
+                counts=_counts_after(text, t.end),
+                percent=mention.percent,
+                stated_text=mention.text,
+                places=_places(mention),
+            )
+        )
+    return out, others, hedged
+
+
+_DETERMINERS = frozenset({"the", "those", "these", "both", "all", "first", "last", "next", "other", "every"})
+_TOTAL_WORDS = frozenset(
+    {"total", "sum", "difference", "product", "cost", "price", "value", "amount", "profit", "result", "answer", "set"}
+)
+
+
+def _operand_of(tokens: list[_Token], k: int) -> bool:
+    """ "half of 12", "each of the 3": the number after "of" is an operand, unless it is "a total of 14"."""
+    if k < 1 or tokens[k - 1].kind != "of":
+        return False
+    before = tokens[k - 2] if k >= 2 else None
+    return before is None or before.kind != "word" or before.text.lower() not in _TOTAL_WORDS
+
+
+def _right_after_eq(tokens: list[_Token], k: int) -> bool:
+    return k > 0 and tokens[k - 1].kind == "eq"
+
+
+def _converted(tokens: list[_Token], k: int) -> bool:
+    """ "$25 each week, which is $100 per month": a value that restates an earlier number in other units is a claim
+    even when the problem happens to give the same number elsewhere."""
+    if k < 1 or tokens[k - 1].kind != "eq" or not tokens[k - 1].text.lower().startswith(("which", "that")):
+        return False
+    j = k - 2
+    while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
+        if tokens[j].kind == "num":
+            return True
+        j -= 1
+    return False
+
+
+def _is_subject(tokens: list[_Token], k: int) -> bool:
+    """ "two dozens is equal to 2 x 12 = 24": the number a statement is about, not the value it states."""
+    j = k + 1
+    while j < len(tokens) and j - k <= 3 and tokens[j].kind == "word":
+        j += 1
+    return j < len(tokens) and tokens[j].kind == "eq" and j + 1 < len(tokens) and tokens[j + 1].kind in ("num", "open")
+
+
+def _clause_before(tokens: list[_Token], k: int) -> list[_Token]:
+    j = k - 1
+    while j >= 0 and tokens[j].kind != "end":
+        j -= 1
+    return tokens[j + 1 : k]
+
+
+def _sentence_of(tokens: list[_Token], k: int) -> list[_Token]:
+    def boundary(t: _Token) -> bool:
+        return (t.kind == "end" and t.text.strip() in (".", "!", "?", ";", "")) or t.text == "\n"
+
+    j = k - 1
+    while j >= 0 and not boundary(tokens[j]):
+        j -= 1
+    e = k + 1
+    while e < len(tokens) and not boundary(tokens[e]):
+        e += 1
+    return tokens[j + 1 : e + 1]
+
+
+def _is_question(sentence: list[_Token]) -> bool:
+    if not sentence or sentence[-1].text.strip() != "?":
+        return False
+    first = next((t.text.lower() for t in sentence if t.kind == "word"), "")
+    return first in _WH_WORDS or first in ("can", "could", "do", "does", "should", "would")
+
+
+def _hedge(tokens: list[_Token], k: int) -> bool:
+    """ "is it 24 or 25?": two candidate values joined by "or", asked or doubted. "1.5 minutes or 90 seconds" is the
+    same amount said twice, not a hedge."""
+    after = tokens[k + 1 : k + 4]
+    before = tokens[max(0, k - 3) : k]
+    joined_after = len(after) >= 2 and after[0].text.lower() == "or" and any(t.kind == "num" for t in after[1:])
+    joined_before = len(before) >= 2 and before[-1].text.lower() == "or" and any(t.kind == "num" for t in before[:-1])
+    if not (joined_after or joined_before):
+        return False
+    sentence = _sentence_of(tokens, k)
+    doubt = {"maybe", "either", "perhaps", "sure", "unsure", "think", "guess"}
+    return sentence[-1].text.strip() == "?" or any(t.text.lower() in doubt for t in sentence)
+
+
+def _math_segments(text: str) -> tuple[str, ...]:
+    """Stretches that read as algebra: digits, single letters and operators, with at least an operator or a
+    letter next to a digit. Ordinary words break a segment, so "3/4 divided by 2" is never read as algebra."""
+    out: list[str] = []
+    for m in _MATH_SEGMENT_RE.finditer(text):
+        seg = m.group(0).strip()
+        if not seg or not re.search(r"\d|[a-zA-Z]", seg):
+            continue
+        letters = re.findall(r"[A-Za-z]", seg)
+        has_op = bool(re.search(r"[-+*/^=\u00d7\u00f7\u2212]", seg))
+        if has_op or (letters and re.search(r"\d", seg) and re.search(r"\d[a-zA-Z]|[a-zA-Z]\d", seg)):
+            if letters and all(ch in "aAI" for ch in letters) and not re.search(r"\d", seg):
+                continue  # "a" and "I" are words
+            out.append(seg)
+    return tuple(out)

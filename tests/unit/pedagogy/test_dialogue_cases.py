@@ -1,0 +1,12 @@
+"""The dialogue cases of ``bench.dialogue``: one script per way a tutor can misread a student."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.dialogue_cases import CASES, Case, run_case
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_the_tutor_answers_what_the_student_wrote(case: Case) -> None:
+    assert run_case(case) == []

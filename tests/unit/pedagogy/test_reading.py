@@ -1,0 +1,111 @@
+"""Reading a student message: every claim, in the student's own numbers, with its arithmetic checked."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from pedagogy.reading import Claim, read_message
+
+
+def shown(text: str, givens: tuple[int, ...] = ()) -> list[str]:
+    return [c.shown for c in read_message(text, givens=frozenset(Fraction(g) for g in givens)).claims]
+
+
+def only(text: str, givens: tuple[int, ...] = ()) -> Claim:
+    claims = read_message(text, givens=frozenset(Fraction(g) for g in givens)).claims
+    assert len(claims) == 1, claims
+    return claims[0]
+
+
+def test_it_reads_every_step_of_a_long_explanation_not_just_the_last_number() -> None:
+    text = (
+        "Sure! I started by figuring out that one dozen is equal to 12, so two dozens is equal to 2 x 12 = 24 pens. "
+        "Then, I figured out that half of a dozen is equal to 6. After that, I calculated that one and a half dozen "
+        "is equal to 1 x 12 + 6 = 18 pens. Finally, I added 24 + 18 to get the total of two and a half dozens of "
+        "pens, which is equal to 42 pens."
+    )
+    assert shown(text, givens=(12,)) == ["2 × 12 = 24", "0.5 × 12 = 6", "1 × 12 + 6 = 18", "24 + 18 = 42"]
+
+
+def test_it_splits_an_equation_chain_into_its_calculations() -> None:
+    assert shown("10000-6000 = 4000 - 500 = 3500") == ["10000 - 6000 = 4000", "4000 - 500 = 3500"]
+
+
+def test_it_checks_the_arithmetic_of_a_calculation_in_words() -> None:
+    claim = only("70 divided by 3 is equal to 24, so each box can store 24")
+    assert claim.expression == "70/3" and claim.stated == 24
+    assert claim.arithmetic_ok is False
+
+
+def test_a_division_written_as_a_fraction_is_checked_as_a_division() -> None:
+    claim = only("Then 20 / 2 = 12 each")
+    assert claim.operands == (20, 2) and claim.arithmetic_ok is False
+
+
+@pytest.mark.parametrize(
+    ("text", "expression", "stated"),
+    [
+        ("I added 24 and 18 to get 42", "24+18", 42),
+        ("I subtracted 3 from 12 and got 9", "12-3", 9),
+        ("half of 12 is 6", "0.5*12", 6),
+        ("25% of 80 is 20", "25%*80", 20),
+        ("three times four is twelve", "3*4", 12),
+    ],
+)
+def test_it_reads_operations_written_in_words(text: str, expression: str, stated: int) -> None:
+    claim = only(text)
+    assert (claim.expression, claim.stated, claim.arithmetic_ok) == (expression, stated, True)
+
+
+def test_a_result_written_as_an_expression_is_kept_whole() -> None:
+    claim = only("3/4 divided by 2 is 1.5/4")
+    assert claim.computed == Fraction(3, 8) and claim.stated == Fraction(3, 8)
+    assert claim.arithmetic_ok is True
+
+
+def test_a_value_the_student_rules_out_is_not_a_claim() -> None:
+    reading = read_message("It can't be 7 weeks, I think it is 5 weeks")
+    assert [c.stated for c in reading.claims] == [5]
+    assert [(m.text, why) for m, why in reading.other_numbers] == [("7", "negated")]
+
+
+def test_a_number_the_problem_gives_is_not_a_claim() -> None:
+    reading = read_message("Meg has 46 pencils", givens=frozenset({Fraction(46), Fraction(26)}))
+    assert reading.claims == ()
+    assert [why for _, why in reading.other_numbers] == ["given"]
+
+
+def test_numbers_in_a_question_and_in_a_hedge_are_not_claims() -> None:
+    assert read_message("What is 4 times 6?").claims == ()
+    hedge = read_message("is it 24 or 25?")
+    assert hedge.claims == () and hedge.hedged
+
+
+def test_a_conclusion_says_what_it_counts() -> None:
+    claim = only("So Julia bought 10 spoons.", givens=(12, 3, 5))
+    assert (claim.kind, claim.stated, claim.counts) == ("value", 10, "spoons")
+
+
+def test_a_number_word_answer_is_a_claim() -> None:
+    assert only("I think it's nine").stated == 9
+
+
+def test_a_repeated_result_is_one_claim() -> None:
+    assert shown("12 - 3 = 9. So Julia had 9 spoons left.", givens=(12, 3)) == ["12 - 3 = 9"]
+
+
+def test_prose_is_never_read_as_algebra() -> None:
+    assert read_message("Monday because 12 is the biggest").math_segments == ()
+    assert read_message("3/4 divided by 2 is 1.5/4").math_segments == ("3/4", "1.5/4")
+    assert read_message("I think 4n+7 = 43").math_segments == ("4n+7 = 43",)
+
+
+def test_a_coefficient_is_not_a_value() -> None:
+    assert read_message("4n+7").claims == ()
+
+
+def test_work_described_in_words_counts_as_shown_work() -> None:
+    assert read_message("I multiplied the trays by the cookies").shown_work
+    assert not read_message("24").shown_work
