@@ -441,7 +441,7 @@ def _checked_calculation(expr: str, annotated: Fraction | None, located: _Locate
     """The calculation a step teaches and its value, checked with exact arithmetic.
 
     1. The annotation's own expression, when its exact value is the annotated result (or that result rounded to
-       the decimal places written).
+       the decimal places written, or, for a sum of percentages, that result counted in percent).
     2. Otherwise the calculation as the line displays it, when that gives the annotated result (an annotation that
        kept only the end of a chain: ``220+23-80 = <<23-80=163>>163``).
     3. Otherwise the annotation's expression with the result the line displays, when that is its exact value (an
@@ -460,6 +460,10 @@ def _checked_calculation(expr: str, annotated: Fraction | None, located: _Locate
         places = _rounded_places(exact, annotated)
         if places is not None:
             return _Checked(node, annotated, places)
+        # "10% + 40% = 50": percentages added as numbers of percent, which the result is written in.
+        points = _parse(expr.replace("%", "")) if "%" in expr else None
+        if points is not None and _evaluate(points) == annotated:
+            return _Checked(points, annotated)
     shown = _parse(located.display_expr) if located.display_expr else None
     shown_value = _evaluate(shown)
     if shown is not None and shown_value is not None and shown_value == annotated:

@@ -463,6 +463,12 @@ def _tokenize(text: str) -> list[_Token]:
         tokens.append(_Token("num", mention.start, mention.end, mention.text, mention))
         pos = mention.end
     tokens.extend(_gap_tokens(text, pos, len(text)))
+    # "x" is a times sign only between numbers ("2 x 12"); in "2x = 16" or "x = 8" it is the unknown.
+    for k, token in enumerate(tokens):
+        if token.kind == "op" and token.text.lower() == "x":
+            nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+            if nxt is None or nxt.kind not in ("num", "open"):
+                token.kind, token.value = "word", ""
     return tokens
 
 
@@ -502,12 +508,14 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
                 mention is not None
                 and k + 1 < len(tokens)
                 and tokens[k].kind == "of"
-                and tokens[k + 1].kind == "num"
                 and (mention.percent or 0 < mention.value < 1)
             ):
-                run.tokens.append(_Token("op", tokens[k].start, tokens[k].end, "of", value="*"))
-                k += 1
-                continue
+                # "half of the 26 girls": an article may stand between.
+                skip = 2 if tokens[k + 1].text.lower() in ("the", "these", "those", "his", "her", "their") else 1
+                if k + skip < len(tokens) and tokens[k + skip].kind == "num":
+                    run.tokens.append(_Token("op", tokens[k].start, tokens[k].end, "of", value="*"))
+                    k += skip
+                    continue
             while k < len(tokens) and tokens[k].kind == "close" and depth > 0:
                 run.tokens.append(tokens[k])
                 depth -= 1
@@ -516,6 +524,16 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
         else:
             if t.kind == "word" and t.start == tokens[k - 1].end and t.text.lower() in _UNIT_SUFFIXES:
                 k += 1  # "2kg x 7": a unit written against its number
+                continue
+            if (
+                t.kind == "word"
+                and len(t.text) > 1
+                and k + 2 < len(tokens)
+                and tokens[k + 1].kind == "op"
+                and tokens[k + 1].value in "*/+-"
+                and tokens[k + 2].kind == "num"
+            ):
+                k += 1  # "0.4 kg x 5", "3 yards x 3 feet": the unit of a number inside a calculation
                 continue
             if t.kind == "op" and not _frequency(tokens, k):
                 run.tokens.append(t)
@@ -536,6 +554,11 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
     if not run.numbers:
         return None, i
     return run, k
+
+
+def _against_letter(text: str, token: _Token) -> bool:
+    """ "2/3x", "3x": a number written against a single letter is a coefficient."""
+    return bool(re.match(r"[a-zA-Z](?![a-zA-Z])", text[token.end : token.end + 2]))
 
 
 def _as_division(run: _Run) -> _Run:
@@ -664,7 +687,10 @@ def _display(run: _Run) -> str:
 
 
 def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
-    """Claims from "a op b = c", "a op b = c op d = e" and "a op b = c = d"."""
+    """Claims from "a op b = c", "a op b = c op d = e" and "a op b = c = d". Algebra ("1.5(2/3x) = 3x/2") is not
+    arithmetic to check: a chain with a number written against a letter gives no claim."""
+    if any(_against_letter(text, t) for run in chain for t in run.numbers):
+        return []
     claims: list[Claim] = []
     for left, right in itertools.pairwise(chain):
         if not left.has_op:
@@ -839,14 +865,28 @@ def _add_value_claims(
             others.append((mention, "operand"))
             continue
         nxt = tokens[k + 1] if k + 1 < len(tokens) else None
+        if _said_again_in_other_units(tokens, k):
+            others.append((mention, "operand"))  # "1.5 minutes or 90 seconds": the second is the one worked with
+            continue
+        if _in_brackets(tokens, k):
+            others.append((mention, "operand"))  # "the daily consumption (2kg)": a number named in passing
+            continue
+        if _algebra_side(tokens, k):
+            others.append((mention, "algebra"))  # "2x + 20 = 36": a side of an equation, not a value found
+            continue
         if nxt is not None and nxt.kind == "op" and _frequency(tokens, k + 1):
             others.append((mention, "operand"))  # "3 times a day"
             continue
         if mention.form == "words" and prev is not None and prev.text.lower() in _DETERMINERS:
             others.append((mention, "operand"))  # "the two days", "both three"
             continue
-        if nxt is not None and nxt.kind == "of" and (mention.percent or 0 < mention.value < 1):
-            others.append((mention, "operand"))  # "1% of those candles", "half of the rest"
+        if (
+            nxt is not None
+            and nxt.kind == "of"
+            and (mention.percent or 0 < mention.value < 1)
+            and _of_number(tokens, k)
+        ):
+            others.append((mention, "operand"))  # "25% of 80", "half of the 26 girls": part of a calculation
             continue
         if re.match(r"[A-Za-z](?![A-Za-z])", text[t.end : t.end + 2]):
             others.append((mention, "algebra"))  # "4n + 7": a coefficient, not a value
@@ -854,7 +894,9 @@ def _add_value_claims(
         if _is_subject(tokens, k):
             others.append((mention, "subject"))
             continue
-        if (mention.value in givens or mention.proportion in givens) and not _converted(tokens, k):
+        if (mention.value in givens or mention.proportion in givens) and not (
+            _converted(tokens, k) or _solved_for(tokens, k)
+        ):
             others.append((mention, "given"))
             continue
         if any(c.stated == mention.value and c.start < t.start for c in out):
@@ -881,7 +923,36 @@ def _add_value_claims(
 
 _DETERMINERS = frozenset({"the", "those", "these", "both", "all", "first", "last", "next", "other", "every"})
 _TOTAL_WORDS = frozenset(
-    {"total", "sum", "difference", "product", "cost", "price", "value", "amount", "profit", "result", "answer", "set"}
+    {
+        "total",
+        "sum",
+        "difference",
+        "product",
+        "cost",
+        "price",
+        "value",
+        "amount",
+        "profit",
+        "result",
+        "answer",
+        "set",
+        "interest",
+        "savings",
+        "distance",
+        "area",
+        "perimeter",
+        "weight",
+        "length",
+        "width",
+        "height",
+        "speed",
+        "average",
+        "balance",
+        "discount",
+        "bill",
+        "income",
+        "score",
+    }
 )
 
 
@@ -893,8 +964,71 @@ def _operand_of(tokens: list[_Token], k: int) -> bool:
     return before is None or before.kind != "word" or before.text.lower() not in _TOTAL_WORDS
 
 
+def _said_again_in_other_units(tokens: list[_Token], k: int) -> bool:
+    return (
+        k + 3 < len(tokens)
+        and tokens[k + 1].kind == "word"
+        and tokens[k + 2].text.lower() == "or"
+        and tokens[k + 3].kind == "num"
+        and k + 4 < len(tokens)
+        and tokens[k + 4].kind == "word"
+        and tokens[k + 4].text.lower() != tokens[k + 1].text.lower()
+    )
+
+
+def _of_number(tokens: list[_Token], k: int) -> bool:
+    """ "25% of 80" or "half of the 26": the fraction takes a number ("95% of the candles" names a share instead)."""
+    for j in (k + 2, k + 3):
+        if j < len(tokens) and tokens[j].kind == "num":
+            return True
+        if j < len(tokens) and tokens[j].text.lower() not in ("the", "these", "those", "his", "her", "their"):
+            return False
+    return False
+
+
+def _in_brackets(tokens: list[_Token], k: int) -> bool:
+    before = tokens[k - 1] if k > 0 else None
+    j = k + 1
+    if j < len(tokens) and tokens[j].kind == "word" and tokens[j].start == tokens[k].end:
+        j += 1  # "(2kg)"
+    after = tokens[j] if j < len(tokens) else None
+    return before is not None and before.kind == "open" and after is not None and after.kind == "close"
+
+
+def _algebra_side(tokens: list[_Token], k: int) -> bool:
+    """The number after "=" in "2x + 20 = 36" or "2x = 16": the other side has an unknown and an operation."""
+    if k < 2 or tokens[k - 1].text != "=":
+        return False
+    j = k - 2
+    letters = ops = 0
+    while j >= 0 and tokens[j].kind not in ("end", "eq"):
+        t = tokens[j]
+        if t.kind == "word" and len(t.text) == 1 and t.text.lower() not in ("a", "i"):
+            letters += 1
+        if t.kind == "op":
+            ops += 1
+        if t.kind == "num" and t.mention is not None and tokens[j + 1].kind == "word":
+            letters += int(tokens[j + 1].start == t.end and len(tokens[j + 1].text) == 1)
+        j -= 1
+    return letters > 0 and (
+        ops > 0
+        or any(
+            tokens[i].kind == "num"
+            and i + 1 < k
+            and tokens[i + 1].start == tokens[i].end
+            and tokens[i + 1].kind == "word"
+            for i in range(j + 1, k - 1)
+        )
+    )
+
+
 def _right_after_eq(tokens: list[_Token], k: int) -> bool:
     return k > 0 and tokens[k - 1].kind == "eq"
+
+
+def _solved_for(tokens: list[_Token], k: int) -> bool:
+    """ "x = 100": the value found for an unknown."""
+    return k >= 2 and tokens[k - 1].text == "=" and tokens[k - 2].kind == "word" and len(tokens[k - 2].text) == 1
 
 
 def _converted(tokens: list[_Token], k: int) -> bool:
@@ -904,7 +1038,8 @@ def _converted(tokens: list[_Token], k: int) -> bool:
         return False
     j = k - 2
     while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
-        if tokens[j].kind == "num":
+        mention = tokens[j].mention
+        if tokens[j].kind == "num" and mention is not None and mention.form != "words":
             return True
         j -= 1
     return False

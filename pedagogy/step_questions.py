@@ -45,7 +45,7 @@ undergo underwent undergone; upset upset upset; mow mowed mown; bear bore borne;
 """
 
 _REGULAR = """
-accept add afford remain allow answer arrange arrive ask attend bag bake balance bike block board boil book borrow
+accept add afford amount rain snow remain allow answer arrange arrive ask attend bag bake balance bike block board boil book borrow
 bounce bowl brew burn buy call camp carry carve change charge chase check chop clean clear climb clip coach collect
 color
 complete consume contain contribute cook copy count cover crack craft crawl cross cycle dance decorate deliver deposit
@@ -124,7 +124,7 @@ _MONEY_NOUNS = _words("dollars dollar")
 _MASS_MONEY = _words("profit money change interest tax tip revenue income savings")
 _ADJECTIVE_TAILS = _words(
     "old older younger tall taller long longer wide wider high higher deep deeper away late early heavy heavier "
-    "shorter apart behind ahead more less fewer"
+    "shorter apart behind ahead more less fewer faster slower bigger smaller cheaper lighter closer farther further"
 )
 # Words after a count that describe it rather than name it: "17 years old", "$165 off", "9 eggs left".
 _NOUN_ENDS = (_ADJECTIVE_TAILS - {"more", "less", "fewer"}) | _words(
@@ -294,8 +294,11 @@ def _split_before(before: str) -> tuple[str | None, str | None, set[str]]:
     )
     cut = 0
     for m in boundary.finditer(text):
-        if m.start() > 0:  # "Since she earns $15 an hour, ..." opens with its reason: that stays in front
-            cut = m.end()
+        if m.start() == 0:
+            continue  # "Since she earns $15 an hour, ..." opens with its reason: that stays in front
+        if m.group(0).startswith(",") and re.match(r",\s*and\b", m.group(0)) and "," in text[cut : m.start()]:
+            continue  # "the ball, the shorts, and the shoes": a list, not a new clause
+        cut = m.end()
     segment, notes = _strip_discourse(text[cut:])
     front: str | None = None
     if text.endswith(",") and segment.split()[:1] and segment.split()[0].lower() in _FRONT_WORDS:
@@ -406,8 +409,10 @@ def _noun_phrase(after: str) -> tuple[list[str] | None, list[str]]:
             break
         if low in _NOUN_ENDS and (noun or low not in ("remaining", "extra")):
             break
-        if low.endswith("ing") and any(w.lower() not in _COUNT_ADJECTIVES for w in noun):
-            break  # "75 minutes watching TV" (but "1 more drying rack")
+        if low.endswith("ing") and (not noun or any(w.lower() not in _COUNT_ADJECTIVES for w in noun)):
+            break  # "75 minutes watching TV", "$50 selling her clothes" (but "1 more drying rack")
+        if noun and words[i][:1].isupper() and noun[-1][:1].islower():
+            return None, []  # "10 chips Marnie ate": a clause about the count, not part of its name
         if noun and low in VERBS and low not in _NOUNISH and not _noun_goes_on(words, i):
             break
         noun.append(words[i])
@@ -464,6 +469,8 @@ def _ask(core: str, phrase: _Phrase) -> str | None:
     tail_text = " ".join(phrase.tail)
     if not words:
         return _ask_number_subject(wh, phrase.tail)
+    if _starts_with_verb(phrase.tail):
+        return None  # "9 hours spent in total": a clause about the count that the question cannot carry
     existential = re.fullmatch(r"[Tt]here (is|are|was|were|will be|would be)(?: (now|still|only))?", core)
     if existential:
         verb = {"is": "are", "was": "were"}.get(existential.group(1), existential.group(1))
@@ -477,6 +484,14 @@ def _ask(core: str, phrase: _Phrase) -> str | None:
     if clause is None:
         return None
     return _ask_clause(wh, clause, phrase)
+
+
+def _starts_with_verb(words: list[str]) -> bool:
+    first = words[0].lower() if words else ""
+    form = VERBS.get(first)
+    if first in ("left", "remaining") or first in _NOUNISH or form is None:
+        return first in _MODALS or first in _BE
+    return form.tense in ("past", "participle", "present3")
 
 
 def _ask_number_subject(wh: str, tail: list[str]) -> str | None:
@@ -524,7 +539,7 @@ def _subject_and_rest(words: list[str]) -> Clause | None:
         return Clause(Subject(first, False, False), words[1:])
     core = " ".join(words)
     name = re.match(
-        r"((?:(?:Mr|Mrs|Ms|Dr)\.\s)?[A-Z][a-z]+(?:\s[A-Z][a-z]+)?(?:\s(?:and|&)\s[A-Z][a-z]+)?)((?:'s|\u2019s|s'|s\u2019)?)\s",
+        r"((?:(?:Mr|Mrs|Ms|Dr)\.\s)?[A-Z][a-z]+(?:\s[A-Z][a-z]*)?(?:\s(?:and|&)\s[A-Z][a-z]+)?)((?:'s|\u2019s|s'|s\u2019)?)\s",
         core + " ",
     )
     if name and name.group(1).split()[0].lower() not in _NOT_NAMES:
@@ -608,7 +623,10 @@ def _ask_clause(wh: str, clause: Clause, phrase: _Phrase) -> str | None:
         if not mid or mid.split()[0].lower() == "not":
             return None
         return f"{wh} {first} {subject} {mid} {tail_text}"
-    follower = VERBS.get(words[1].lower()) if len(words) > 1 else None
+    rest = words[1:]
+    while rest and rest[0].lower() in _ADVERBS:
+        rest = rest[1:]  # "has already eaten"
+    follower = VERBS.get(rest[0].lower()) if rest else None
     if first in ("has", "have", "had") and follower is not None and follower.tense in ("past", "participle"):
         mid = _mid(words[1:], phrase)
         return None if mid is None else f"{wh} {first} {subject} {mid} {tail_text}"

@@ -7,6 +7,7 @@ the page shows a reply growing in its bubble the way the real model server makes
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ import pytest
 
 from tests.standin_vllm import StandInVLLM
 from tutor.demo import demo_load
-from tutor.models import Turn
+from tutor.models import Turn, TutoringSession
 
 from .conftest import log_in
 
@@ -100,3 +101,74 @@ def test_a_typed_script_is_shown_as_text_and_runs_nothing(page: Any, site: str) 
     assert student_bubble.inner_text().endswith(payload)
     assert page.evaluate("window.__xss === undefined")
     assert page.locator("#transcript img, #transcript script").count() == 0
+
+
+# What a press of Hint may give: content that spends a hint, or an honest word that the step's hints are used up.
+HELP_CONTENT_MOVES = ("hint", "scaffold_question", "worked_example")
+
+
+def tutor_texts(page: Any) -> list[str]:
+    """Every stored tutor reply on the page, in order, without the speaker label."""
+    return [str(t) for t in page.locator("#transcript .turn-tutor[data-seq] .text").all_inner_texts()]
+
+
+def press_hint(page: Any) -> str:
+    """Press Hint and wait until the reply has finished streaming and is stored (its pending bubble is gone)."""
+    count = page.locator("#transcript .turn-tutor[data-seq]").count()
+    page.get_by_role("button", name="Hint").click()
+    page.wait_for_function(
+        """n => document.querySelectorAll('#transcript .turn-tutor[data-seq]').length > n
+             && !document.querySelector('#transcript .turn.pending')""",
+        arg=count,
+        timeout=20_000,
+    )
+    return str(page.locator("#transcript .turn-tutor[data-seq] .text").last.inner_text())
+
+
+def hints_left_shown(page: Any) -> int:
+    meta = page.locator("#session-meta").inner_text()
+    match = re.search(r"\b(no|\d+) hints? left\b", meta)
+    assert match, f"the page shows no hint count: {meta!r}"
+    return 0 if match[1] == "no" else int(match[1])
+
+
+def test_pressing_hint_five_times_gives_five_different_replies_and_an_honest_counter(page: Any, site: str) -> None:
+    log_in_and_open(page, site, "Muffin trays")
+    start = hints_left_shown(page)
+    assert start == 3  # the demo assignment's hints_per_problem
+
+    replies: list[str] = []
+    shown: list[int] = []
+    for _ in range(5):
+        replies.append(press_hint(page))
+        shown.append(hints_left_shown(page))
+    session = TutoringSession.objects.get(student__username="demo-student", problem__slug="muffin-trays")
+    tutor_turns = list(Turn.objects.filter(session=session, role="tutor").order_by("seq"))
+    moves = [t.move.rpartition(":")[2] for t in tutor_turns[-5:]]  # stored as 'category:move'
+    for n, (reply, move, left) in enumerate(zip(replies, moves, shown, strict=True), start=1):
+        print(f"press {n} [{move}, {left} hints left]: {reply}")
+
+    # The page shows exactly what was stored: every tutor text, finished (no streamed draft left behind).
+    assert tutor_texts(page) == [t.text for t in tutor_turns]
+
+    # 1. Five presses, five different replies.
+    assert len(set(replies)) == 5, replies
+    # 2. The tutor never says the same thing twice in a row, anywhere in the transcript.
+    transcript = tutor_texts(page)
+    repeats = [(a, b) for a, b in pairwise(transcript) if a == b]
+    assert not repeats, repeats
+
+    # The ladder in order, then the honest "used up" message; that message says so in words a student can read.
+    assert moves == ["hint", "scaffold_question", "worked_example", "hints_used_up", "hints_used_up"], moves
+    for reply, move in zip(replies, moves, strict=True):
+        if move == "hints_used_up":
+            assert re.search(r"\bhints?\b", reply, re.IGNORECASE), reply
+
+    # 3. The counter goes down only for a press that gave content, never for the "used up" message.
+    given = 0
+    for n, (move, left) in enumerate(zip(moves, shown, strict=True), start=1):
+        given += move in HELP_CONTENT_MOVES
+        assert left == start - given, f"after press {n} ({move}) the page shows {left} hints left, not {start - given}"
+    session.refresh_from_db()
+    assert session.hints_used == given == start - shown[-1]
+    assert page.console_errors == []

@@ -177,6 +177,28 @@ def test_the_gsm8k_socratic_variant_asks_its_sub_questions(shared_data: Path) ->
     assert prompts and set(prompts) <= set(questions)
 
 
+def test_a_wrong_gsm8k_calculation_is_left_out_and_reported_on_its_line(tmp_path: Path) -> None:
+    good = {
+        "question": "Natalia sold clips to 48 friends in April and half as many in May. How many in all?",
+        "answer": "Natalia sold 48/2 = <<48/2=24>>24 clips in May.\nShe sold 48+24 = <<48+24=72>>72 clips.\n#### 72",
+    }
+    wrong = {
+        "question": "Matthew cooks 4 hot dogs for his sisters, 4 for himself and 6 for his friend. How many in all?",
+        "answer": "Matthew cooks 4 + 4 = <<4+4=8>>8 hot dogs for the family.\n"
+        "He needs to cook 4+4+6 = <<4+4+6=18>>18 hot dogs\n#### 18",
+    }
+    path = tmp_path / "train.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in (good, wrong)))
+    outcome = import_path(path=path, fmt="gsm8k")
+    assert outcome.ok, outcome.report.errors[:5]
+    [issue] = [i for i in outcome.report.warnings if i.code == "wrong-calculation"]
+    assert issue.location == "train.jsonl:2" and issue.field == "answer"
+    assert "4 + 4 + 6 = 14, not 18" in issue.reason
+    steps = Problem.objects.get(slug="train-2").steps.order_by("position")
+    assert [s.answer for s in steps] == ["8"]
+    assert [s.prompt for s in steps] == ["How many hot dogs does Matthew cook for the family?"]
+
+
 # --- native and CSV ------------------------------------------------------------------------------------------------
 
 

@@ -97,16 +97,24 @@ def test_it_writes_no_quantity_question_when_the_sentence_has_no_shape_it_knows(
 def test_it_asks_for_the_calculation_when_the_line_names_no_quantity(shared_data: Path) -> None:
     # "33 * 16 = $528": nothing but the calculation (the old prompt was an empty quote, "___").
     problem = built(record_at(shared_data / "gsm8k" / "train.jsonl", 66))
-    assert [s.prompt for s in problem.steps[:3]] == ["What is 33 × 16?", "What is 3 × 10?", "What is 528 + 30?"]
+    assert [s.prompt for s in problem.steps[:3]] == [
+        "What is 33 \u00d7 16?",
+        "What is 3 \u00d7 10?",
+        "What is 528 + 30?",
+    ]
     assert all(not malformed_prompt_reasons(step) for step in problem.steps)
 
 
 def test_a_chained_calculation_is_asked_whole_and_scaffolded_one_operation_at_a_time() -> None:
     record = {"question": "Betty has $100 and spends $50, $30 and $15. How much is left?", "answer": BETTY["answer"]}
     last = built(record).steps[-1]
-    assert last.prompt == "What is 100 − 50 − 30 − 15?"
+    assert last.prompt == "What is 100 \u2212 50 \u2212 30 \u2212 15?"
     assert [h.kind for h in last.hints] == ["hint", "scaffold", "scaffold", "scaffold", "bottom_out"]
-    assert scaffolds(last) == [("What is 100 − 50?", "50"), ("What is 50 − 30?", "20"), ("What is 20 − 15?", "5")]
+    assert scaffolds(last) == [
+        ("What is 100 \u2212 50?", "50"),
+        ("What is 50 \u2212 30?", "20"),
+        ("What is 20 \u2212 15?", "5"),
+    ]
     assert last.hints[-1].text == "She needs 100 - 50 - 30 - 15 = $5 more."
 
 
@@ -167,7 +175,8 @@ def test_a_fractional_result_is_kept_whole() -> None:
     step = build.problem.steps[0]
     assert step.answer == "0.375"
     assert step.prompt == "How many cups of flour does Mia use?"
-    assert scaffolds(step)[-1] == ("What is 0.75 × 0.5?", "0.375")
+    assert step.hints[0].kind == "hint"
+    assert scaffolds(step)[-1] == ("What is 0.75 \u00d7 0.5?", "0.375")
     assert [w.code for w in build.warnings] == ["calculation-repaired"]
 
 
@@ -181,7 +190,7 @@ def test_every_scaffold_states_the_exact_value_of_its_own_arithmetic() -> None:
     assert build.problem is not None
     step = build.problem.steps[0]
     assert step.answer == "163"
-    assert scaffolds(step) == [("What is 220 + 23?", "243"), ("What is 243 − 80?", "163")]
+    assert scaffolds(step) == [("What is 220 + 23?", "243"), ("What is 243 \u2212 80?", "163")]
     assert [w.code for w in build.warnings] == ["calculation-repaired"]
     for text, answer in scaffolds(step):
         expression = text.removeprefix("What is ").removesuffix("?")
@@ -209,7 +218,7 @@ def test_a_calculation_rounded_in_the_line_says_so() -> None:
     }
     build = build_problem(record, problem_id="p")
     assert build.problem is not None and build.warnings == ()
-    assert scaffolds(build.problem.steps[0]) == [("What is 10 ÷ 3, to 2 decimal places?", "3.33")]
+    assert scaffolds(build.problem.steps[0]) == [("What is 10 \u00f7 3, to 2 decimal places?", "3.33")]
 
 
 @pytest.mark.parametrize(
@@ -227,7 +236,7 @@ def test_malformed_prompts_are_named(prompt: str, answer: str, reason: str) -> N
     assert any(reason in found for found in malformed_question_reasons(prompt, answer))
 
 
-# --- the rest of the step ----------------------------------------------------------------------------------------------
+# --- the rest of the step -------------------------------------------------------------------------------------------
 
 
 def test_swapped_operations_become_misconceptions_unless_they_are_another_steps_answer() -> None:
