@@ -103,6 +103,7 @@ def align(
         aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before)))
         known.add(claim.stated)
     aligned = _credit_other_paths(aligned)
+    aligned = _check_answer_naming(aligned, reading, tree)
     return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, tree)))
 
 
@@ -110,7 +111,8 @@ def _align_claim(
     claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], known: frozenset[Fraction]
 ) -> AlignedClaim:
     if claim.kind == "value":
-        if claim.stated in tree.given_values and _matching_node(claim, tree, current, resolved) is None:
+        restated = claim.stated in tree.given_values and not claim.bare
+        if restated and _matching_node(claim, tree, current, resolved) is None:
             return AlignedClaim(claim, "given", None)
     else:
         odd = [v for v in claim.operands if v not in known and v not in _CONSTANTS]
@@ -132,8 +134,15 @@ def _align_claim(
         return AlignedClaim(claim, "correct", match)
     node_id = _node_by_operands(claim, tree, current, resolved) if claim.operands else current
     misconception = tree.misconception_for(tree.node(node_id), claim.text, _mention(claim))
-    if misconception is not None:
+    if misconception is not None and not (
+        not misconception.pattern and claim.stated in tree.given_values and not claim.bare
+    ):
+        # A value misconception never fires on a number the problem gives ("8 pounds" is Joey's, not a slip).
         return AlignedClaim(claim, "misconception", node_id, misconception=misconception)
+    named = _named_node(claim, tree)
+    if named is not None and not _value_matches(claim, tree.node(named)):
+        # "The boots cost $94": the student names a quantity the solution knows, with another value.
+        return AlignedClaim(claim, "wrong", named)
     return AlignedClaim(claim, "unverified", node_id)
 
 
@@ -150,6 +159,21 @@ def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
             if any(b.verdict == "correct" and a.claim.stated in b.claim.operands for b in out[i + 1 :]):
                 out[i] = replace(a, verdict="correct", node_id=None)
                 changed = True
+    return out
+
+
+def _check_answer_naming(aligned: list[AlignedClaim], reading: Reading, tree: QuestionTree) -> list[AlignedClaim]:
+    """The message's last words name what its answer is ("so Kenny started with 100 cards"): a step's right value
+    offered as another step's quantity is wrong there."""
+    answer = reading.answer
+    index = next((i for i, a in enumerate(aligned) if a.claim is answer), None)
+    if answer is None or index is None or aligned[index].verdict != "correct" or not reading.final_context:
+        return aligned
+    named = _named_node(replace(answer, context=reading.final_context), tree)
+    if named is None or named == aligned[index].node_id or _value_matches(answer, tree.node(named)):
+        return aligned
+    out = list(aligned)
+    out[index] = replace(out[index], verdict="wrong", node_id=named)
     return out
 
 
@@ -217,6 +241,8 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
             said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
         ):
             return False
+    if not node.is_final:
+        return True
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
     coincidence = claim.kind == "equation" and claim.operands and operands and not set(claim.operands) & operands
     return not coincidence
@@ -225,7 +251,7 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
 _ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
 _NAME_STOP_TEXT = """
 the a an of in on for to is are was were be he she they it his her their them how many much what does did do will
-would there this that each per with and or so by from at as if then than more less total all
+would there this that with and or so by from at as if then than more less
 """
 _NAME_STOP = frozenset(_NAME_STOP_TEXT.split())
 _IRREGULAR = {"spent": "spend", "bought": "buy", "sold": "sell", "left": "leave", "made": "make", "paid": "pay"}

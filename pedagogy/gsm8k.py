@@ -415,7 +415,8 @@ def _expression_text(node: mathparse.Node, parent: int = 0, right: bool = False)
         and isinstance(left, mathparse.Num)
         and isinstance(right_node, mathparse.Num)
         and left.value.denominator == right_node.value.denominator == 1
-        and 0 < left.value < right_node.value <= 100
+        and 0 < left.value <= 1000
+        and 1 < right_node.value <= 100
     ):
         fraction = f"{left.value}/{right_node.value}"
         return f"({fraction})" if right and parent >= _PRECEDENCE["*"] else fraction

@@ -258,6 +258,7 @@ class Claim:
     stated_text: str = ""
     places: int = 0  # decimal places the student wrote the stated value with
     money: bool = False  # written as money ("$150", "150 dollars")
+    bare: bool = False  # the whole message is this value: an answer to the question, even a number the problem gives
     context: str = ""  # the student's words around the value, for what it names ("fish in each aquarium")
 
     @property
@@ -300,6 +301,7 @@ class Reading:
     described_work: bool = False  # says how a value was reached in words ("I added the two amounts")
     # The value the message ends on (its last claim, or a later restatement of an earlier one): its answer.
     final_value: Fraction | None = None
+    final_context: str = ""  # the words around that last statement ("so Kenny started with 100 cards")
 
     @property
     def shown_work(self) -> bool:
@@ -356,6 +358,11 @@ def _describe(text: str, claim: Claim) -> Claim:
     if re.match(r"\s*(?:which|that)\s+(?:is|was|are|were)\b", text[end + 1 : end + 20], re.IGNORECASE):
         end = _clause_end(text, end + 1)
     return replace(claim, money=money, context=text[start + 1 : end].strip()[:200])
+
+
+def _clause_around(text: str, end: int) -> str:
+    start = max(text.rfind(ch, 0, end) for ch in ".!?;,\n")
+    return text[start + 1 : _clause_end(text, end)].strip()[:200]
 
 
 def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
@@ -432,10 +439,12 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
     claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
     ordered = [_describe(text, c) for c in sorted(claims, key=lambda c: c.start) if not _restated(c, claims, text)]
     ends = [(c.end, c.stated) for c in ordered] + [(m.end, m.value) for m, why in others if why == "repeat"]
+    last_end = max(ends, key=lambda e: e[0])[0] if ends else None
     return Reading(
         text=text,
         claims=tuple(ordered),
         final_value=max(ends, key=lambda e: e[0])[1] if ends else None,
+        final_context=_clause_around(text, last_end) if last_end is not None else "",
         other_numbers=tuple(others),
         math_segments=_math_segments(text),
         hedged=hedged,
@@ -832,6 +841,10 @@ def _counts_after(text: str, end: int) -> str | None:
 # -- stated values ---------------------------------------------------------------------------------------------------
 
 
+_ANSWER_FILLER_TEXT = "so i think it it's its is maybe um umm uh ok okay the answer my got get guess would be was"
+_ANSWER_FILLER = frozenset(_ANSWER_FILLER_TEXT.split())
+
+
 def _add_value_claims(
     text: str, tokens: list[_Token], used: set[int], claims: list[Claim], givens: frozenset[Fraction]
 ) -> tuple[list[Claim], list[tuple[NumberMention, str]], bool]:
@@ -839,6 +852,9 @@ def _add_value_claims(
     others: list[tuple[NumberMention, str]] = []
     hedged = False
     numbers = [(k, t) for k, t in enumerate(tokens) if t.kind == "num" and t.mention is not None]
+    # A bare answer ("25", "it's 25?") answers the question, even with a number the problem gives.
+    content = [t.text.lower() for t in tokens if t.kind == "word" and t.text.lower() not in _ANSWER_FILLER]
+    bare = len(numbers) == 1 and len(content) <= 1 and len(tokens) <= 8
     # Sentences (and clauses) as token index ranges.
     for k, t in numbers:
         mention = t.mention
@@ -895,7 +911,7 @@ def _add_value_claims(
             others.append((mention, "subject"))
             continue
         if (mention.value in givens or mention.proportion in givens) and not (
-            _converted(tokens, k) or _solved_for(tokens, k)
+            _converted(tokens, k) or _solved_for(tokens, k) or bare
         ):
             others.append((mention, "given"))
             continue
@@ -908,6 +924,7 @@ def _add_value_claims(
         out.append(
             Claim(
                 kind="value",
+                bare=bare,
                 text=text[t.start : t.end],
                 start=t.start,
                 end=t.end,

@@ -250,7 +250,8 @@ _BODY: dict[str, tuple[str, ...]] = {
         "There are no more hints for this step, but you can still get there. Read the problem again slowly and "
         "find the numbers you need.",
         "That was the last hint for this step. Tell me what you've tried so far, and we'll look at it together.",
-        "I've given all the hints I have for this step. Try a smaller part of the question first, or ask your teacher.",
+        "I've given all the hints I have for this step. Go back to the numbers in the problem and say what each "
+        "of them means, or ask your teacher.",
         "For this step, the hints are used up, so it's over to you. Explain what you've tried and I'll ask about it.",
         "You've used the hints for this step. You can re-read the problem, try an easier part of it, or ask your "
         "teacher for help.",
@@ -673,6 +674,11 @@ def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+def _opening(text: str) -> str:
+    """The first sentence of a reply, normalised."""
+    return _normal(re.split(r"(?<=[.!?])\s", text.strip(), maxsplit=1)[0])
+
+
 def realize(plan: TurnPlan, *, seed: int | None = None, avoid: Sequence[str] = ()) -> str:
     """Phrase a plan from templates, never as the last text of ``avoid`` (the session's recent tutor texts).
 
@@ -687,15 +693,21 @@ def _avoiding(plan: TurnPlan, seed: int, avoid: Sequence[str]) -> Iterator[str]:
     """The plan's phrasings that differ from the last of ``avoid``, the ones new to all of ``avoid`` first."""
     recent = {_normal(t) for t in avoid if t}
     last = _normal(avoid[-1]) if avoid and avoid[-1] else None
+    # A reply that opens with the same sentence as the last one reads as the same reply, whatever follows.
+    last_opening = _opening(avoid[-1]) if avoid and avoid[-1] else None
+    same_opening: list[str] = []
     held: list[str] = []
     first = ""
     for text in _phrasings(plan, seed):
         first = first or text
         key = _normal(text)
-        if key not in recent:
+        if key not in recent and _opening(text) != last_opening:
             yield text
+        elif key not in recent:
+            same_opening.append(text)
         elif key != last:
             held.append(text)
+    yield from same_opening
     yield from held
     base = first or safe_reply(plan)
     for i in range(len(_LEAD_IN)):

@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from typing import Literal
+
+Tense = Literal["base", "present3", "past", "participle"]  # bake, bakes, baked, (taken)
 
 
 def _words(text: str) -> frozenset[str]:
@@ -45,21 +48,21 @@ undergo underwent undergone; upset upset upset; mow mowed mown; bear bore borne;
 """
 
 _REGULAR = """
-accept add afford amount rain snow remain allow answer arrange arrive ask attend bag bake balance bike block board boil book borrow
+accept add afford allow amount answer arrange arrive ask attend bag bake balance bike block board boil book borrow
 bounce bowl brew burn buy call camp carry carve change charge chase check chop clean clear climb clip coach collect
-color
-complete consume contain contribute cook copy count cover crack craft crawl cross cycle dance decorate deliver deposit
-design divide donate double download drain drop dry dust earn edit email empty end enter erase exercise explore
-fail farm fetch file fill finish fish fit fix fold frost gain gather glue grade graduate grill guess hammer harvest
-head help hike hire hop host hug hunt inflate include increase decrease insert invest invite iron jog join juggle jump
-kick knit label land last laugh learn lift like list load loan lock love mail manage mark match measure melt mend miss
-mix mop move need net offer open order owe own pack paddle paint park pass paste peel perform pick pin place plan plant
-play plow plug polish post pour practice prepare press print process produce program pull pump punch purchase push
-race raise rake reach recycle receive record refill register remove rent repair repay replace require reserve rest
-restock return review ride rinse roast roll row sail save scan score scrub serve share shave ship shop shovel sign
-skate ski skip slice smile solve sort spray sprint squeeze stack staple start stay step stock stop store stretch study
-subtract supply support surf swap talk tap text tip toss total tour trace trade train transfer travel treat trim
-triple try type unload unpack use vacuum visit wait walk want wash waste watch water weave weigh wish work wrap yield
+color complete consume contain contribute cook copy count cover crack craft crawl cross cycle dance decorate
+decrease deliver deposit design divide donate double download drain drop dry dust earn edit email empty end enter
+erase exercise explore fail farm fetch file fill finish fish fit fix fold frost gain gather glue grade graduate
+grill guess hammer harvest head help hike hire hop host hug hunt include increase inflate insert invest invite iron
+jog join juggle jump kick knit label land last laugh learn lift like list load loan lock love mail manage mark match
+measure melt mend miss mix mop move need net offer open order owe own pack paddle paint park pass paste peel perform
+pick pin place plan plant play plow plug polish post pour practice prepare press print process produce program pull
+pump punch purchase push race rain raise rake reach receive record recycle refill register remain remove rent repair
+repay replace require reserve rest restock return review ride rinse roast roll row sail save scan score scrub serve
+share shave ship shop shovel sign skate ski skip slice smile snow solve sort spray sprint squeeze stack staple start
+stay step stock stop store stretch study subtract supply support surf swap talk tap text tip toss total tour trace
+trade train transfer travel treat trim triple try type unload unpack use vacuum visit wait walk want wash waste
+watch water weave weigh wish work wrap yield
 """
 
 # Verbs that double their last consonant before -ed ("stopped", "planned").
@@ -148,7 +151,7 @@ _MAX_WORDS = 24
 @dataclass(frozen=True)
 class VerbForm:
     base: str
-    tense: str  # "past", "present3" (he bakes), "base" (they bake), "participle"
+    tense: Tense
 
 
 def _third_person(base: str) -> str:
@@ -383,9 +386,14 @@ def _noun_phrase(after: str) -> tuple[list[str] | None, list[str]]:
     for i, word in enumerate(words):
         low = word.lower()
         nxt = words[i + 1].lower() if i + 1 < len(words) else ""
-        # "and" joins two names ("in April and May") but starts a new clause before a subject or a number.
-        if low in _CLAUSE_WORDS and (
-            low != "and" or not nxt or nxt in _PRONOUNS or nxt in _DETERMINERS or nxt[:1].isdigit() or nxt in VERBS
+        # "and" joins two names ("in April and May") but starts a new clause before a subject or a number; a
+        # "when" clause stays, since it says when the count holds ("3 years old when Hannah was 6").
+        if (
+            low in _CLAUSE_WORDS
+            and low != "when"
+            and (
+                low != "and" or not nxt or nxt in _PRONOUNS or nxt in _DETERMINERS or nxt[:1].isdigit() or nxt in VERBS
+            )
         ):
             words = words[:i]
             break
@@ -405,7 +413,11 @@ def _noun_phrase(after: str) -> tuple[list[str] | None, list[str]]:
             noun += words[i : i + take]
             i += take
             continue
-        if low in _PREPOSITIONS or low in _MODALS or low in _BE:
+        if low == "per" and noun and noun[-1].lower() in _DISTANCES and i + 1 < len(words):
+            noun += words[i : i + 2]  # "36 miles per hour" is a speed
+            i += 2
+            continue
+        if low in _PREPOSITIONS or low in _MODALS or low in _BE or low == "when":
             break
         if low in _NOUN_ENDS and (noun or low not in ("remaining", "extra")):
             break
@@ -440,6 +452,8 @@ def _wh(phrase: _Phrase) -> tuple[str, _Phrase] | None:
     if money:
         if tail[:1] and tail[0].lower() in ("more", "less") and not noun:
             return f"How much {tail[0].lower()}", replace(phrase, noun=[], tail=tail[1:], money=True)
+        if noun == ["more"] or noun == ["less"]:
+            return f"How much {noun[0].lower()}", replace(phrase, noun=[], money=True)
         if not noun and len(tail) >= 2 and tail[0].lower() == "of" and tail[1].lower() in _MASS_MONEY:
             noun, tail = [tail[1]], tail[2:]  # "$84 of profit"
         if noun and " ".join(noun).lower() not in _MASS_MONEY:
@@ -565,9 +579,9 @@ def _noun_subject(words: list[str]) -> Clause | None:
         low = words[i].lower()
         if low in _BE or low in _MODALS or low in ("has", "have", "had"):
             pass
-        elif words[i - 1].lower() in _DETERMINERS:
-            continue  # a word right after "the" names a thing: "the set", "the cost"
-        elif low in VERBS and low not in _NOUNISH and VERBS[low].tense in ("past", "present3"):
+        elif words[i - 1].lower() in _DETERMINERS or words[i - 1].isdigit():
+            continue  # a word right after "the" or a count names a thing: "the set", "3 books"
+        elif low in VERBS and VERBS[low].tense in ("past", "present3"):
             pass
         elif low in VERBS and VERBS[low].tense == "base" and (words[i - 1].lower().endswith("s") or low in _SAME_PAST):
             pass  # "The passes cost", "3 red boxcars carry", "His old car cost": a bare verb after its subject
@@ -602,7 +616,12 @@ def _noun_subject_text(subject_words: list[str]) -> Subject:
 
 def _ask_clause(wh: str, clause: Clause, phrase: _Phrase) -> str | None:
     words = list(clause.words)
+    adverb = ""
     while words and words[0].lower() in _ADVERBS:
+        if words[0].lower() == "now" and "now" not in (w.lower() for w in phrase.tail):
+            phrase = replace(phrase, tail=[*phrase.tail, "now"])  # "Jeanine now has 3 pencils"
+        elif words[0].lower() in ("still", "also", "already"):
+            adverb = words[0].lower()  # "Thomas still needs $2000" -> "How much does Thomas still need?"
         words = words[1:]
     if not words:
         return None
@@ -630,14 +649,14 @@ def _ask_clause(wh: str, clause: Clause, phrase: _Phrase) -> str | None:
     if first in ("has", "have", "had") and follower is not None and follower.tense in ("past", "participle"):
         mid = _mid(words[1:], phrase)
         return None if mid is None else f"{wh} {first} {subject} {mid} {tail_text}"
-    return _ask_with_do(wh, clause.subject, words, phrase)
+    return _ask_with_do(wh, clause.subject, words, phrase, adverb)
 
 
-def _ask_with_do(wh: str, subject: Subject, words: list[str], phrase: _Phrase) -> str | None:
+def _ask_with_do(wh: str, subject: Subject, words: list[str], phrase: _Phrase, adverb: str = "") -> str | None:
     """ "She got 126 cards" -> "How many cards did she get?"."""
     form = VERBS.get(words[0].lower())
-    if form is None or form.tense == "participle":
-        return None
+    if form is None or form.tense == "participle" or form.base == "mean":
+        return None  # "10 minutes for 5 miles means ...": a restatement, not something done
     if form.tense == "past":
         aux = "did"
     elif form.tense == "present3":
@@ -651,7 +670,7 @@ def _ask_with_do(wh: str, subject: Subject, words: list[str], phrase: _Phrase) -
     mid = _mid(words[1:], phrase)
     if mid is None:
         return None
-    return f"{wh} {aux} {subject.text} {form.base} {mid} {' '.join(phrase.tail)}"
+    return f"{wh} {aux} {subject.text} {adverb} {form.base} {mid} {' '.join(phrase.tail)}"
 
 
 def _ask_copula(be: str, subject: Subject, phrase: _Phrase) -> str | None:
@@ -666,7 +685,7 @@ def _ask_copula(be: str, subject: Subject, phrase: _Phrase) -> str | None:
     if tail[:1] and tail[0].lower() in _ADJECTIVE_TAILS and phrase.noun and not phrase.money:
         if subject.text.lower() in ("it", "this", "that"):
             return None
-        return f"How many {noun_text} {tail_text} {be} {subject.text}"
+        return f"How many {noun_text} {tail[0]} {be} {subject.text} {' '.join(tail[1:])}"
     if not subject.definite:
         return None
     if tail and not re.fullmatch(r"(?:per|a|an|each|every) \w+|in total|in all|now|altogether", tail_text.lower()):
@@ -688,12 +707,14 @@ def _ask_modal_be(modal: str, subject: Subject, phrase: _Phrase) -> str | None:
         return None
     if phrase.noun[0].lower() == "years" and tail[0].lower() == "old":
         return f"How old {modal} {subject.text} be {' '.join(tail[1:])}"
-    return f"How many {' '.join(phrase.noun)} {' '.join(tail)} {modal} {subject.text} be"
+    return f"How many {' '.join(phrase.noun)} {tail[0]} {modal} {subject.text} be {' '.join(tail[1:])}"
 
 
 def _mid(words: list[str], phrase: _Phrase) -> str | None:
     """The words between the verb and the calculation, tidied for a question, or None when they cannot be asked."""
     mid = list(words)
+    while mid and mid[0].lower() in ("only", "just"):
+        mid = mid[1:]  # "can only type" -> "can Mike type"
     if any(re.search(r"[\d=<>()]", w) for w in mid) or any(w.lower() in _CLAUSE_WORDS for w in mid):
         return None  # another quantity or calculation, or a second clause, before this one
     while mid and mid[-1].lower() in _HEDGES:

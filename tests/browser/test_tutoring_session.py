@@ -7,8 +7,8 @@ the page shows a reply growing in its bubble the way the real model server makes
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Iterator
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -160,9 +160,12 @@ def test_pressing_hint_five_times_gives_five_different_replies_and_an_honest_cou
 
     # The ladder in order, then the honest "used up" message; that message says so in words a student can read.
     assert moves == ["hint", "scaffold_question", "worked_example", "hints_used_up", "hints_used_up"], moves
-    for reply, move in zip(replies, moves, strict=True):
-        if move == "hints_used_up":
-            assert re.search(r"\bhints?\b", reply, re.IGNORECASE), reply
+    used_up = [reply for reply, move in zip(replies, moves, strict=True) if move == "hints_used_up"]
+    for reply in used_up:
+        assert re.search(r"\bhints?\b", reply, re.IGNORECASE), reply
+    # Each "used up" message is worded differently, not only in the words that lead back to the question.
+    honest_sentences = [re.split(r"(?<=[.!?])\s+", reply)[0] for reply in used_up]
+    assert len(set(honest_sentences)) == len(used_up), f"the same 'used up' message twice: {used_up}"
 
     # 3. The counter goes down only for a press that gave content, never for the "used up" message.
     given = 0

@@ -106,7 +106,10 @@ def test_it_asks_for_the_calculation_when_the_line_names_no_quantity(shared_data
 
 
 def test_a_chained_calculation_is_asked_whole_and_scaffolded_one_operation_at_a_time() -> None:
-    record = {"question": "Betty has $100 and spends $50, $30 and $15. How much is left?", "answer": BETTY["answer"]}
+    record = {
+        "question": "Betty has $100 and spends $50, $30 and $15. How much is left?",
+        "answer": "100 - 50 - 30 - 15 = $<<100-50-30-15=5>>5\n#### 5",
+    }
     last = built(record).steps[-1]
     assert last.prompt == "What is 100 \u2212 50 \u2212 30 \u2212 15?"
     assert [h.kind for h in last.hints] == ["hint", "scaffold", "scaffold", "scaffold", "bottom_out"]
@@ -115,6 +118,11 @@ def test_a_chained_calculation_is_asked_whole_and_scaffolded_one_operation_at_a_
         ("What is 50 \u2212 30?", "20"),
         ("What is 20 \u2212 15?", "5"),
     ]
+
+
+def test_money_is_asked_with_how_much_and_the_worked_sentence_is_the_bottom_out() -> None:
+    last = built(BETTY).steps[-1]
+    assert last.prompt == "How much more does she need?"
     assert last.hints[-1].text == "She needs 100 - 50 - 30 - 15 = $5 more."
 
 
