@@ -241,11 +241,15 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
             said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
         ):
             return False
-    if not node.is_final:
-        return True
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
-    coincidence = claim.kind == "equation" and claim.operands and operands and not set(claim.operands) & operands
-    return not coincidence
+    if claim.kind != "equation" or not claim.operands or not operands:
+        return True
+    shared = set(claim.operands) & operands
+    if node.is_final:
+        return bool(shared)
+    # "5 + 5 + 10 = 20" is not the step "10 x 2 = 20": another operation on mostly other numbers.
+    operations = _calculation_operations(tree.problem).get(node.id, frozenset())
+    return not (operations and not set(claim.operations) & operations and len(shared) < 2)
 
 
 _ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
@@ -271,13 +275,33 @@ def _content_words(text: str) -> set[str]:
     return words
 
 
+def _near(claim: Claim, width: int = 6) -> str:
+    """The words next to the claim's value in its clause: what the value is said to be."""
+    context = claim.context
+    at = context.rfind(claim.stated_text) if claim.stated_text else -1
+    if at < 0:
+        return context
+    before = context[:at].split()[-width:]
+    after = context[at + len(claim.stated_text) :].split()[:width]
+    return " ".join(before + after)
+
+
+def _step_words(tree: QuestionTree, step_id: str) -> set[str]:
+    """The words a step's quantity goes by: its question, and for the last step the problem's own question too."""
+    text = tree.node(step_id).prompt
+    if step_id == tree.step_ids[-1]:
+        questions = [q for q in re.split(r"(?<=[.!?])\s+", tree.problem.text) if q.strip().endswith("?")]
+        text += " " + (questions[-1] if questions else "")
+    return _content_words(text)
+
+
 def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
     """The step whose question the claim's own words name most clearly (at least two content words in common,
     more than any other step), or None."""
     if not claim.context:
         return None
-    said = _content_words(claim.context)
-    scored = sorted(((len(said & _content_words(tree.node(sid).prompt)), sid) for sid in tree.step_ids), reverse=True)
+    said = _content_words(_near(claim))
+    scored = sorted(((len(said & _step_words(tree, sid)), sid) for sid in tree.step_ids), reverse=True)
     if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     return scored[0][1]
@@ -368,6 +392,23 @@ def _calculation_operands(problem: Problem) -> dict[str, frozenset[Fraction]]:
         if node.expected is not None and node.expected.value is not None:
             values.discard(node.expected.value)
         table[node.id] = frozenset(values)
+    return table
+
+
+_OPERATION_SIGNS = {"+": "+", "-": "-", "\u2212": "-", "\u00d7": "*", "*": "*", "\u00f7": "/", "/": "/"}
+
+
+@lru_cache(maxsize=256)
+def _calculation_operations(problem: Problem) -> dict[str, frozenset[str]]:
+    """The operations of each step's own calculation, read from its scaffold questions ("What is 10 x 2?")."""
+    tree = build_tree(problem)
+    table: dict[str, frozenset[str]] = {}
+    for node in tree.nodes.values():
+        texts = [tree.node(child).prompt for child in node.children]
+        if node.kind == "scaffold" or re.match(r"\s*What is [\d.,]+\s*[-+\u2212\u00d7*\u00f7/]", node.prompt):
+            texts.append(node.prompt)
+        signs = {_OPERATION_SIGNS[c] for t in texts for c in re.findall(r"(?<=\s)[-+\u2212\u00d7*\u00f7/](?=\s)", t)}
+        table[node.id] = frozenset(signs)
     return table
 
 

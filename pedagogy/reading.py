@@ -42,7 +42,7 @@ _GAP_RE = re.compile(
     r"|(?P<of>\bof\b)"
     r"|(?P<open>\()|(?P<close>\))"
     r"|(?P<end>[.!?;:](?=\s|$)|\n|,(?=\s))"
-    r"|(?P<word>[A-Za-z][A-Za-z']*)",
+    r"|(?P<word>[A-Za-z][A-Za-z']*(?:-[A-Za-z]+)*)",
     re.IGNORECASE,
 )
 _OP_SYMBOL = {
@@ -365,6 +365,46 @@ def _clause_around(text: str, end: int) -> str:
     return text[start + 1 : _clause_end(text, end)].strip()[:200]
 
 
+_SUM_CUES = frozenset({"so", "total", "altogether", "all", "together", "combined", "overall"})
+
+
+def _as_listed_sum(text: str, tokens: list[_Token], claim: Claim, used: set[int]) -> tuple[Claim, tuple[int, ...]]:
+    """ "$5 for tokens, $5 for golf and $10 for rides, so it would cost $20": a total of the amounts listed before it
+    in the sentence is an addition the student did, and is checked as one."""
+    if claim.kind != "value":
+        return claim, ()
+    k = next((i for i, t in enumerate(tokens) if t.kind == "num" and t.start == claim.start), None)
+    if k is None:
+        return claim, ()
+    listed: list[Fraction] = []
+    starts: list[int] = []
+    cue = False
+    j = k - 1
+    while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
+        t = tokens[j]
+        if t.kind in ("eq", "op"):
+            return claim, ()
+        if t.kind == "word" and t.text.lower() in _SUM_CUES:
+            cue = True
+        mention = t.mention
+        if t.kind == "num" and mention is not None and mention.form != "words" and id(t) not in used:
+            listed.append(mention.value)
+            starts.append(t.start)
+        j -= 1
+    if not cue or len(listed) < 2 or sum(listed) != claim.stated:
+        return claim, ()
+    operands = tuple(reversed(listed))
+    summed = replace(
+        claim,
+        kind="equation",
+        expression="+".join(format_number(v) for v in operands),
+        operands=operands,
+        operations=("+",) * (len(operands) - 1),
+        computed=sum(operands, Fraction(0)),
+    )
+    return summed, tuple(starts)
+
+
 def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
     """ "4 rewards, which is 80/20 = 4": a value the same sentence then works out is one claim, the calculation."""
     if claim.kind != "value":
@@ -435,8 +475,12 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
         (t.kind == "word" and t.text.lower() in _VERB_OPS) or (t.kind == "op" and t.value != "^") or t.text == "="
         for k, t in enumerate(tokens)
         if not _is_question(_sentence_of(tokens, k))
-    )
+    ) or _reasons_with_numbers(tokens)
     claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
+    summed = [_as_listed_sum(text, tokens, claim, used) for claim in claims]
+    # The amounts a listed total adds up are its operands, not claims of their own.
+    operand_starts = {start for claim, starts in summed for start in starts}
+    claims = [claim for claim, _ in summed if claim.start not in operand_starts]
     ordered = [_describe(text, c) for c in sorted(claims, key=lambda c: c.start) if not _restated(c, claims, text)]
     ends = [(c.end, c.stated) for c in ordered] + [(m.end, m.value) for m, why in others if why == "repeat"]
     last_end = max(ends, key=lambda e: e[0])[0] if ends else None
@@ -563,6 +607,15 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
     if not run.numbers:
         return None, i
     return run, k
+
+
+_REASON_WORDS = frozenset({"because", "since", "therefore", "twice", "half", "double", "each", "per", "means"})
+
+
+def _reasons_with_numbers(tokens: list[_Token]) -> bool:
+    """ "60 cups, since each chicken needs 3 cups and there are 20 chickens": a reason built from several numbers."""
+    numbers = {t.mention.value for t in tokens if t.kind == "num" and t.mention is not None}
+    return len(numbers) >= 2 and any(t.kind == "word" and t.text.lower() in _REASON_WORDS for t in tokens)
 
 
 def _against_letter(text: str, token: _Token) -> bool:

@@ -210,7 +210,7 @@ _NOUNISH = _words(
 )
 _SINGULAR_PRONOUNS = _words("everything everyone everybody someone somebody nobody")
 _FIND_RE = re.compile(
-    r"(?:^|\bto\s)(?:find|get|calculate|determine|work\s+out|figure\s+out|know)\s+"
+    r"(?:^(?:first|then|next|now|finally)?,?\s*|\bto\s)(?:find|get|calculate|determine|work\s+out|figure\s+out|know)\s+"
     r"(?P<thing>(?:the|her|his|their|its|our|your|[A-Z][a-z]+(?:'s|\u2019s))\s[^:;=<>()]{1,60}?)"
     r"(?:,?\s+(?:by|we|you|,)\s[^:]*)?:\s*$",
     re.IGNORECASE,

@@ -187,7 +187,7 @@ async def test_a_solved_problem_takes_the_reflection_but_a_stopped_one_takes_not
     await say(tab, "The first step, counting the muffins.", "reflect")
     await until_final(tab)
     turns = await tutor_turns(session.pk)
-    assert turns[-1].move == "generic:close"
+    assert turns[-1].move == "generic:acknowledge_reflection"
     await database_sync_to_async(lambda: TutoringSession.objects.filter(pk=session.pk).update(status="abandoned"))()
     before = await stored_turns(session.pk)
     await say(tab, "12", "late")
