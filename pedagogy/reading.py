@@ -406,13 +406,11 @@ def _as_listed_sum(text: str, tokens: list[_Token], claim: Claim, used: set[int]
 
 
 def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
-    """ "4 rewards, which is 80/20 = 4": a value the same sentence then works out is one claim, the calculation."""
+    """ "4 rewards, which is 80/20 = 4": a value the message then works out is one claim, the calculation."""
     if claim.kind != "value":
         return False
-    sentence_end = min((i for i in (text.find(ch, claim.end) for ch in ".!?\n") if i >= 0), default=len(text))
     return any(
-        other.kind == "equation" and other.stated == claim.stated and claim.end <= other.start < sentence_end
-        for other in claims
+        other.kind == "equation" and other.stated == claim.stated and claim.end <= other.start for other in claims
     )
 
 
@@ -936,6 +934,9 @@ def _add_value_claims(
         nxt = tokens[k + 1] if k + 1 < len(tokens) else None
         if _said_again_in_other_units(tokens, k):
             others.append((mention, "operand"))  # "1.5 minutes or 90 seconds": the second is the one worked with
+            continue
+        if nxt is not None and nxt.kind == "open" and nxt.start == t.end:
+            others.append((mention, "operand"))  # "2(length + width)": a factor, not a value
             continue
         if _in_brackets(tokens, k):
             others.append((mention, "operand"))  # "the daily consumption (2kg)": a number named in passing
