@@ -230,19 +230,26 @@ def _word_numbers(text: str) -> list[NumberMention]:
             continue
         for value, first, last in parsed:
             start, end = words[i + first][1], words[i + last][2]
-            if _is_pronoun_one(words, i + first, i + last):
+            if _is_pronoun_one(text, words, i + first, i + last):
                 continue
             mentions.append(_with_percent(text, value, start, end, "words"))
         i = j
     return mentions
 
 
-def _is_pronoun_one(words: list[tuple[str, int, int]], first: int, last: int) -> bool:
+def _is_pronoun_one(text: str, words: list[tuple[str, int, int]], first: int, last: int) -> bool:
     if first != last or words[first][0] != "one":
         return False
-    before = words[first - 1][0] if first > 0 else ""
-    after = words[last + 1][0] if last + 1 < len(words) else ""
+    # Only a word in the same phrase makes "one" a pronoun: "another. (one zero zero)" spells a number.
+    before = words[first - 1][0] if first > 0 and _same_phrase(text, words[first - 1][2], words[first][1]) else ""
+    after = (
+        words[last + 1][0] if last + 1 < len(words) and _same_phrase(text, words[last][2], words[last + 1][1]) else ""
+    )
     return before in _PRONOUN_BEFORE_ONE or after in _PRONOUN_AFTER_ONE
+
+
+def _same_phrase(text: str, end: int, start: int) -> bool:
+    return text[end:start].strip() == ""
 
 
 def _parse_word_run(run: list[str]) -> list[tuple[Fraction, int, int]]:

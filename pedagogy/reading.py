@@ -283,8 +283,11 @@ class Claim:
 
     @property
     def said(self) -> str:
-        """The value as the student wrote it, for quoting back."""
-        return self.stated_text or format_number(self.stated)
+        """The value as the student wrote it, for quoting back; a number written in words is quoted in digits, so
+        a reply never spells out a number (spelled numbers are how a model would hide an answer)."""
+        if self.stated_text and not re.search(r"[A-Za-z]", self.stated_text):
+            return self.stated_text
+        return format_number(self.stated) + ("%" if self.percent else "")
 
 
 @dataclass(frozen=True)
@@ -926,8 +929,9 @@ def _add_value_claims(
             others.append((mention, "hedge"))
             continue
         prev = tokens[k - 1] if k > 0 else None
+        cue = _word_before(tokens, k)
         if prev is not None and (
-            (prev.kind == "word" and prev.text.lower() in _OPERAND_CUES) or prev.kind == "op" or _operand_of(tokens, k)
+            (cue is not None and cue.text.lower() in _OPERAND_CUES) or prev.kind == "op" or _operand_of(tokens, k)
         ):
             others.append((mention, "operand"))
             continue
@@ -1045,6 +1049,17 @@ def _said_again_in_other_units(tokens: list[_Token], k: int) -> bool:
         and tokens[k + 4].kind == "word"
         and tokens[k + 4].text.lower() != tokens[k + 1].text.lower()
     )
+
+
+_ARTICLES = frozenset({"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "that", "this", "these", "those"})
+
+
+def _word_before(tokens: list[_Token], k: int) -> _Token | None:
+    """The word before a number, looking past articles: "from the $195" -> "from"."""
+    j = k - 1
+    while j >= 0 and tokens[j].kind == "word" and tokens[j].text.lower() in _ARTICLES:
+        j -= 1
+    return tokens[j] if j >= 0 and tokens[j].kind == "word" else None
 
 
 def _of_number(tokens: list[_Token], k: int) -> bool:

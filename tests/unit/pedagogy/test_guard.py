@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from pedagogy.guard import GuardContext, check_reply
+from pedagogy.guard import GuardContext, check_reply, revealed_values
 from pedagogy.plan import BudgetRemaining, TurnPlan
 
 PROBLEM = "Maya bakes 4 trays of 6 cookies and sells each cookie for $0.50. How much money does she make?"
@@ -183,3 +183,9 @@ def test_a_phrasing_that_drops_the_hint_for_pleasantries_is_rejected() -> None:
 def test_it_catches_the_answer_announced_with_words_in_between() -> None:
     verdict = check_reply("The answer to the question about the trays is 10. Why?", plan_for("24"), CONTEXT)
     assert "announces the answer before the problem is solved" in verdict.reasons
+
+
+def test_a_number_spelled_digit_by_digit_after_a_sentence_is_caught() -> None:
+    # "another. (one ..." must not read "one" as the pronoun in "another one".
+    text = "It asks how many times an amount fits into another. (one zero zero)"
+    assert revealed_values(text, ("100",)) == [("100", "one zero zero")]
