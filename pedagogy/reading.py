@@ -1051,7 +1051,9 @@ def _said_again_in_other_units(tokens: list[_Token], k: int) -> bool:
     )
 
 
-_ARTICLES = frozenset({"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "that", "this", "these", "those"})
+_ARTICLES = frozenset(
+    {"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "that", "this", "these", "those"}
+)
 
 
 def _word_before(tokens: list[_Token], k: int) -> _Token | None:

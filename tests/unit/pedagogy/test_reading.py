@@ -26,7 +26,12 @@ def test_it_reads_every_step_of_a_long_explanation_not_just_the_last_number() ->
         "is equal to 1 x 12 + 6 = 18 pens. Finally, I added 24 + 18 to get the total of two and a half dozens of "
         "pens, which is equal to 42 pens."
     )
-    assert shown(text, givens=(12,)) == ["2 × 12 = 24", "0.5 × 12 = 6", "1 × 12 + 6 = 18", "24 + 18 = 42"]
+    assert shown(text, givens=(12,)) == [
+        "2 \u00d7 12 = 24",
+        "0.5 \u00d7 12 = 6",
+        "1 \u00d7 12 + 6 = 18",
+        "24 + 18 = 42",
+    ]
 
 
 def test_it_splits_an_equation_chain_into_its_calculations() -> None:
