@@ -179,9 +179,10 @@ def surface_forms(value: Fraction) -> list[str]:
 
 
 def leaked(text: str, value: Fraction) -> str | None:
-    """The surface form of ``value`` found in ``text`` (as a whole token), or None."""
+    """The surface form of ``value`` found in ``text`` (as a whole token), or None. A number written with thousands
+    separators is one token: "129,350" does not reveal 350."""
     for form in surface_forms(value):
-        if re.search(rf"(?<![\w.-]){re.escape(form)}(?![\w]|\.\d)", text, re.IGNORECASE):
+        if re.search(rf"(?<![\w.-])(?<!\d,){re.escape(form)}(?![\w]|[.,]\d)", text, re.IGNORECASE):
             return form
     return None
 

@@ -45,3 +45,8 @@ def test_number_words_and_surface_forms() -> None:
     assert number_words(1148) == "one thousand one hundred forty-eight"
     assert "seventy-two" in surface_forms(Fraction(72))
     assert "50%" in surface_forms(Fraction(1, 2))
+
+
+def test_the_leak_detector_reads_a_number_with_thousands_separators_as_one_number() -> None:
+    assert leaked("What is 129,350 - 129,000?", Fraction(350)) is None
+    assert leaked("So it is 350, right?", Fraction(350)) == "350"
