@@ -24,7 +24,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
 
-from pedagogy.answers import normalize_answer, number_matches
+from pedagogy.answers import number_matches
 from pedagogy.domain import Misconception, Problem
 from pedagogy.numbers import NumberMention, find_numbers
 from pedagogy.reading import Claim, Reading
@@ -418,9 +418,3 @@ def _one_digit_off(value: Fraction, given: Fraction) -> bool:
     if sorted(a) == sorted(b):
         return True
     return sum(x != y for x, y in zip(a, b, strict=True)) == 1
-
-
-def expected_value(raw: str) -> Fraction | None:
-    """The number an authored answer stands for, or None."""
-    norm = normalize_answer(raw, "number")
-    return norm.value if norm is not None else None

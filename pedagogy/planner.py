@@ -1,23 +1,28 @@
 """The turn planner: from a problem, the dialogue state, the learner's mastery and the student's message, decide
 the next tutor move. Pure and fast; the same inputs always give the same plan.
 
-The policy, in order of precedence:
+A turn is a straight line: read (``pedagogy.reading``: the message's claims), align (``pedagogy.align``: each claim
+against the question tree, once, with a verdict), decide (here), realize (``pedagogy.realize``). The policy, in order
+of precedence:
 1. Attempts to change the tutor's rules are declined (redirect) and never acted on; repeated ones flag the session.
-2. A correct value resolves its node and moves on (confirm); a correct later value also resolves every earlier step
-   it depends on; the final value solves the problem (wrap up with a reflection question).
-3. A wrong value that matches a known misconception gets that targeted feedback; any other first wrong value is
-   probed ("how did you get that?") before anything is corrected.
+2. Every right claim up to the first wrong one is credited: its step is resolved (with every step it shows was done)
+   and stays resolved; the final value solves the problem (wrap up with a reflection question, then acknowledge the
+   reflection; nothing after a solve asks for the answer again).
+3. The first wrong claim is answered: its authored misconception feedback, else pointed at with the student's own
+   numbers (an arithmetic slip, a wrong operation, a number that is not the problem's, a misread given). A bare wrong
+   value with no work shown is probed ("how did you get that?") once; a number the problem gives is never wrong.
 4. Further wrong values, requests for help, for the answer or frustration climb the hint ladder one rung at a time:
-   hint, then down into a scaffold sub-question, and back up when it is resolved.
+   hint, then down into a scaffold sub-question, and back up when it is resolved. When a ladder is spent each further
+   press still gets something new: a worked example of a similar case, then an honest word that the hints for the
+   step are used up. A hint is counted only when its content is given.
 5. A step is told (its bottom-out hint) only after repeated failure, when the learner's mastery of its skills is low
    enough that telling is worth its cost, and while the telling budget lasts. The final answer is never told.
-6. When the hint budget is spent the planner keeps guiding with probing and focus moves and flags the session for
-   the teacher instead of giving more away.
+6. Questions about a word or about why a step does what it does are answered from the concept explanations, at no
+   cost. When the hint budget is spent the planner keeps guiding and flags the session for the teacher.
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,8 +35,9 @@ from pedagogy.answers import AnswerCheck, check_answer
 from pedagogy.concepts import explain, explain_question
 from pedagogy.domain import Problem
 from pedagogy.evidence import step_observation
+from pedagogy.examples import worked_example
 from pedagogy.guard import revealed_values
-from pedagogy.numbers import NumberMention, find_numbers, format_number
+from pedagogy.numbers import find_numbers, format_number
 from pedagogy.plan import (
     MOVE_OF,
     Acknowledge,
@@ -669,18 +675,8 @@ class _TurnPlanner:
         )
 
     def _worked_example(self, node: TreeNode) -> str | None:
-        """A similar case with other small numbers and the same operation, worked out in full."""
-        operation = _operation_of(node)
-        if operation is None:
-            return None
-        avoid = set(_numbers_in(node.prompt, *(h.text for h in node.ladder))) | set(self.tree.given_values)
-        for a, b in _EXAMPLE_PAIRS[operation]:
-            text = _EXAMPLE_TEXT[operation].format(a=a, b=b, r=format_number(_apply(operation, a, b)))
-            values = set(_numbers_in(text))
-            if values & avoid or self._leaks(text):
-                continue
-            return text
-        return None
+        avoid = frozenset(m.value for t in (node.prompt, *(h.text for h in node.ladder)) for m in find_numbers(t))
+        return worked_example(node, avoid=avoid | self.tree.given_values, leaks=self._leaks)
 
     def _budget_spent(
         self, node: TreeNode, acknowledge: Acknowledge | None, verdict: Any, value: str | None
@@ -754,18 +750,6 @@ class _TurnPlanner:
                 return sid
         st.solved = True
         return node.id
-
-    def _later_match(self, node: TreeNode, value: NumberMention) -> TreeNode | None:
-        """The latest open node after this one whose answer is this value (its parent step, or a later step)."""
-        tree = self.tree
-        step = tree.step_of(node.id)
-        if node.kind == "scaffold" and not self.st.is_resolved(step.id) and step.matches_value(value):
-            return step
-        for sid in reversed(tree.later_steps(step.id)):
-            candidate = tree.node(sid)
-            if not self.st.is_resolved(sid) and candidate.matches_value(value):
-                return candidate
-        return None
 
     # -- policy helpers --------------------------------------------------------------------------------------------
 
@@ -902,50 +886,6 @@ _MISTAKE_OF: dict[str, Mistake] = {
     "wrong": "operation",
     "misconception": "operation",
 }
-_OPERATION_BY_SKILL = {"arith.multiply": "*", "arith.divide": "/", "arith.add": "+", "arith.subtract": "-"}
-_OPERATION_WORDS = (
-    ("*", re.compile(r"[\u00d7*]|\btimes\b|\bgroups?\s+of\b|\bmultipl", re.I)),
-    ("/", re.compile(r"[\u00f7]|\bdivid|\bshare|\bsplit|\beach\s+get", re.I)),
-    ("-", re.compile(r"[\u2212]|\s-\s|\bsubtract|\bleft\b|\bdifference|\bhow\s+many\s+more\b", re.I)),
-    ("+", re.compile(r"\+|\badd|\btotal|\baltogether|\bin\s+all\b|\bsum\b", re.I)),
-)
-_EXAMPLE_PAIRS: dict[str, tuple[tuple[int, int], ...]] = {
-    "*": ((3, 5), (4, 7), (6, 3), (2, 9), (5, 8)),
-    "/": ((15, 3), (28, 4), (18, 6), (35, 5), (27, 9)),
-    "+": ((7, 5), (13, 8), (26, 9), (14, 17), (38, 6)),
-    "-": ((12, 5), (20, 7), (31, 9), (16, 8), (45, 17)),
-}
-_EXAMPLE_TEXT = {
-    "*": "{a} bags with {b} apples in each hold {a} \u00d7 {b} = {r} apples: the same amount, {a} times over.",
-    "/": "{a} stickers shared equally by {b} friends is {a} \u00f7 {b} = {r} stickers each.",
-    "+": "{a} marbles and {b} more marbles make {a} + {b} = {r} marbles altogether.",
-    "-": "With {a} cookies, after giving {b} away you have {a} \u2212 {b} = {r} left.",
-}
-
-
-def _operation_of(node: TreeNode) -> str | None:
-    """The operation a node's step uses: from its skills first, else from the words of its question and ladder."""
-    ops = {_OPERATION_BY_SKILL[s] for s in node.skills if s in _OPERATION_BY_SKILL}
-    if len(ops) == 1:
-        return ops.pop()
-    text = " ".join([node.prompt, *(h.text for h in node.ladder if h.kind != "bottom_out")])
-    for op, pattern in _OPERATION_WORDS:
-        if pattern.search(text):
-            return op
-    return None
-
-
-def _apply(op: str, a: int, b: int) -> Fraction:
-    return {
-        "*": Fraction(a * b),
-        "/": Fraction(a, b),
-        "+": Fraction(a + b),
-        "-": Fraction(a - b),
-    }[op]
-
-
-def _numbers_in(*texts: str) -> list[Fraction]:
-    return [m.value for t in texts for m in find_numbers(t)]
 
 
 def _equation_sides(answer: str) -> tuple[str, str] | None:
