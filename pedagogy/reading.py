@@ -103,7 +103,6 @@ _OPERAND_CUES = frozenset(
         "times",
         "of",
         "into",
-        "with",
         "than",
         "step",
         "part",
@@ -113,12 +112,6 @@ _OPERAND_CUES = frozenset(
         "number",
         "per",
         "every",
-        "for",
-        "at",
-        "after",
-        "over",
-        "within",
-        "during",
     }
 )
 # Words in a clause before a number that make it a conclusion.
@@ -968,7 +961,10 @@ def _add_value_claims(
         if _is_subject(tokens, k):
             others.append((mention, "subject"))
             continue
-        if (mention.value in givens or mention.proportion in givens) and not (
+        if _quoted(text, t.start):
+            others.append((mention, "quoted"))  # the student quoting the problem
+            continue
+        if (mention.value in givens or mention.proportion in givens or _complement_of_given(mention, givens)) and not (
             _converted(tokens, k) or _solved_for(tokens, k) or bare
         ):
             others.append((mention, "given"))
@@ -1031,12 +1027,21 @@ _TOTAL_WORDS = frozenset(
 )
 
 
+_PART_WORDS = frozenset(
+    {"each", "some", "all", "most", "rest", "part", "half", "third", "quarter", "fraction", "percent", "share", "out"}
+)
+
+
 def _operand_of(tokens: list[_Token], k: int) -> bool:
-    """ "half of 12", "each of the 3": the number after "of" is an operand, unless it is "a total of 14"."""
-    if k < 1 or tokens[k - 1].kind != "of":
+    """ "half of 12", "each of the 3", "out of 20": the number after "of" is what a part is taken of. ("A total of
+    14" or "a package of 4 spoons" state a value.)"""
+    j = k - 1
+    while j >= 0 and tokens[j].kind == "word" and tokens[j].text.lower() in _ARTICLES:
+        j -= 1
+    if j < 1 or tokens[j].kind != "of":
         return False
-    before = tokens[k - 2] if k >= 2 else None
-    return before is None or before.kind != "word" or before.text.lower() not in _TOTAL_WORDS
+    before = tokens[j - 1]
+    return before.kind == "word" and before.text.lower() in _PART_WORDS
 
 
 def _said_again_in_other_units(tokens: list[_Token], k: int) -> bool:
@@ -1054,6 +1059,17 @@ def _said_again_in_other_units(tokens: list[_Token], k: int) -> bool:
 _ARTICLES = frozenset(
     {"the", "a", "an", "his", "her", "their", "its", "my", "our", "your", "that", "this", "these", "those"}
 )
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Inside a quotation the student opened before ``at`` and has not closed."""
+    before = text[:at]
+    return before.count('"') % 2 == 1 or before.count("\u201c") > before.count("\u201d")
+
+
+def _complement_of_given(mention: NumberMention, givens: frozenset[Fraction]) -> bool:
+    """ "1%" when the problem says "99%": the rest of a given percentage is as good as given."""
+    return mention.percent and (100 - mention.value in givens or 1 - mention.proportion in givens)
 
 
 def _word_before(tokens: list[_Token], k: int) -> _Token | None:
