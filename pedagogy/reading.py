@@ -964,7 +964,7 @@ def _add_value_claims(
         if _quoted(text, t.start):
             others.append((mention, "quoted"))  # the student quoting the problem
             continue
-        if (mention.value in givens or mention.proportion in givens or _complement_of_given(mention, givens)) and not (
+        if (mention.value in givens or mention.proportion in givens) and not (
             _converted(tokens, k) or _solved_for(tokens, k) or bare
         ):
             others.append((mention, "given"))
@@ -1065,11 +1065,6 @@ def _quoted(text: str, at: int) -> bool:
     """Inside a quotation the student opened before ``at`` and has not closed."""
     before = text[:at]
     return before.count('"') % 2 == 1 or before.count("\u201c") > before.count("\u201d")
-
-
-def _complement_of_given(mention: NumberMention, givens: frozenset[Fraction]) -> bool:
-    """ "1%" when the problem says "99%": the rest of a given percentage is as good as given."""
-    return mention.percent and (100 - mention.value in givens or 1 - mention.proportion in givens)
 
 
 def _word_before(tokens: list[_Token], k: int) -> _Token | None:
