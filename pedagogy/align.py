@@ -31,9 +31,20 @@ from pedagogy.reading import Claim, Reading
 from pedagogy.tree import QuestionTree, TreeNode, build_tree
 
 Verdict = Literal[
-    "correct", "given", "unverified", "quantity", "misread", "arithmetic", "misconception", "operation", "wrong"
+    "correct",
+    "given",
+    "unverified",
+    "quantity",
+    "misread",
+    "arithmetic",
+    "misconception",
+    "operation",
+    "wrong",
+    "off_path",
 ]
-WRONG_VERDICTS: frozenset[str] = frozenset({"quantity", "misread", "arithmetic", "misconception", "operation", "wrong"})
+WRONG_VERDICTS: frozenset[str] = frozenset(
+    {"quantity", "misread", "arithmetic", "misconception", "operation", "wrong", "off_path"}
+)
 # Numbers a calculation may use without the problem stating them: counting words, units of time and measure.
 _CONSTANTS = frozenset(
     Fraction(n) for n in (*range(0, 13), 20, 24, 25, 30, 31, 52, 60, 100, 365, 1000, Fraction(1, 2), Fraction(1, 4))
@@ -185,9 +196,7 @@ def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading, tree: Qu
     if first is None or aligned[first].wrong:
         return aligned
     out = list(aligned)
-    claim = out[first]
-    uses_step_numbers = claim.node_id is not None and set(claim.claim.operands) & _operands_of(tree, claim.node_id)
-    out[first] = replace(claim, verdict="operation" if uses_step_numbers else "wrong")
+    out[first] = replace(out[first], verdict="off_path")
     return out
 
 

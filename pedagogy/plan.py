@@ -60,7 +60,9 @@ Acknowledge = Literal["frustration", "answer_request", "rule_change", "greeting"
 # operation: the right numbers with the wrong operation; quantity: a number that is not the step's (a made-up or
 # wrong earlier value); misread: a number close to, but not, one the problem gives; partial: an answer that stops
 # short (one side of an equation, a value without the unit the question asks for).
-Mistake = Literal["arithmetic", "operation", "quantity", "misread", "partial"]
+# path: right arithmetic, but a value the solution never needs, on the way to a wrong answer (a step too many, or a
+# step that is not the question's).
+Mistake = Literal["arithmetic", "operation", "quantity", "misread", "partial", "path"]
 MISTAKES: tuple[str, ...] = get_args(Mistake)
 
 
@@ -168,6 +170,8 @@ class TurnPlan:
     credited: tuple[str, ...] = ()
     # A worked example of a similar case (other numbers, same operation) for a ``worked_example`` turn.
     example: str | None = None
+    # Hints, smaller questions and examples the student has had on the target's step (0: it has none to give).
+    help_given: int = 0
     outcomes: tuple[StepOutcome, ...] = ()
     flags: tuple[str, ...] = ()  # new reasons to draw the teacher's attention, raised this turn
     hint_spent: bool = False
@@ -210,6 +214,7 @@ class TurnPlan:
             operand=data.get("operand"),
             credited=tuple(data.get("credited", ())),
             example=data.get("example"),
+            help_given=int(data.get("help_given", 0) or 0),
             outcomes=tuple(StepOutcome.from_json(o) for o in data.get("outcomes", ())),
             flags=tuple(data.get("flags", ())),
             hint_spent=bool(data.get("hint_spent", False)),

@@ -868,6 +868,7 @@ class _TurnPlanner:
             operand=operand,
             credited=credited,
             example=example,
+            help_given=self.st.progress(self.tree.step_of(node.id).id).help_seen if node is not None else 0,
             outcomes=tuple(self.outcomes),
             flags=tuple(self.flags),
             hint_spent=self.hint_spent,
@@ -885,6 +886,7 @@ _MISTAKE_OF: dict[str, Mistake] = {
     "misread": "misread",
     "wrong": "operation",
     "misconception": "operation",
+    "off_path": "path",
 }
 
 

@@ -258,6 +258,15 @@ _BODY: dict[str, tuple[str, ...]] = {
         "There isn't another hint for this step, but you're not on your own: tell me your thinking so far, or put "
         "your hand up for your teacher.",
     ),
+    # The step has no hints of its own to give (and none were given): say so, and what the student can do.
+    "hints_none": (
+        "I don't have a hint for this step, but you can get there. Which numbers in the problem does it use?",
+        "This step has no hint of its own. Tell me what you know so far, and we'll build on it.",
+        "There isn't a hint for this step, so let's reason together: what does the question want you to find?",
+        "No hint for this step, I'm afraid. Try saying in words what happens in the story, then pick the operation.",
+        "This step doesn't come with a hint. Start from what the problem tells you: which amounts matter here?",
+        "I can't give a hint for this step, but you can still work it out. What would you try first?",
+    ),
     "worked_example": (
         "Here is a similar problem, worked out: {example}",
         "Let's look at a problem like this first. {example}",
@@ -306,6 +315,15 @@ _BODY: dict[str, tuple[str, ...]] = {
         "You wrote {operand} in {claim}. Find that number in the problem: is it exactly the same?",
         "Put your finger on each number in the problem. Which of them did you mean by {operand}?",
         "Maybe a small slip: the problem's numbers and yours might not match. Where did you read {operand}?",
+    ),
+    # Right arithmetic on the way to a wrong answer: a step the question does not need, or one still missing.
+    "mistake_path": (
+        "Your arithmetic in {claim} is right. Is {value} what the question asks for, or is there a step still to do?",
+        "{claim} works out. What does {value} stand for in the story, and is that what we need?",
+        "The calculation {claim} is fine. Read the question again: does it need {value}, or something else?",
+        "Let's look at {claim}. The numbers add up, but does this step answer the question being asked?",
+        "You worked out {claim} correctly. Which quantity is {value}, and which quantity does the question want?",
+        "{claim} is right as arithmetic. Tell me what {value} means here: is it the answer, or part of the way?",
     ),
     # An answer that stops short: a value that is not the whole answer, or lacks the unit the question asks for.
     "mistake_partial": (
@@ -441,7 +459,7 @@ _SAFE: dict[str, tuple[str, ...]] = {
 
 # Kinds that answer a wrong or unfinished claim, and so open with the student's right ones.
 _CREDIT_KINDS = ("point_at_mistake", "almost", "misconception_feedback", "probe")
-_MISTAKE_POOLS = ("arithmetic", "operation", "quantity", "misread", "partial")
+_MISTAKE_POOLS = ("arithmetic", "operation", "quantity", "misread", "partial", "path")
 _NUMBER = r"\$?\d[\d,]*(?:\.\d+)?"
 # "70 / 3 = 24": the student's own calculation, which can be checked another way with the same numbers.
 _CALCULATION_RE = re.compile(
@@ -538,6 +556,8 @@ def _body_key(plan: TurnPlan) -> str:
         return "mistake_partial_expression" if unfinished else "mistake_partial"
     if kind == "point_at_mistake":
         return f"mistake_{plan.mistake}" if plan.mistake in _MISTAKE_POOLS else "mistake"
+    if kind == "hints_used_up" and plan.help_given == 0:
+        return "hints_none"
     return kind
 
 

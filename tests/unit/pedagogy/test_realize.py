@@ -166,7 +166,15 @@ HAND: dict[str, tuple[TurnPlan, tuple[str, ...]]] = {
         ("4n + 7",),
     ),
     "probe_with_credit": (hand("probe", credited=("12 + 3 = 15",), **WRONG), ("12 + 3 = 15", "25")),
-    "hints_used_up": (hand("hints_used_up", budget=BudgetRemaining(hints=0, tells=0)), ("hint", QUESTION[1:])),
+    "hints_used_up": (
+        hand("hints_used_up", budget=BudgetRemaining(hints=0, tells=0), help_given=3),
+        ("hint", QUESTION[1:]),
+    ),
+    "hints_none": (hand("hints_used_up", help_given=0), ("hint", QUESTION[1:])),
+    "point_at_mistake_path": (
+        hand("point_at_mistake", mistake="path", claim="5000 - 1000 = 4000", student_value="4000"),
+        ("5000 - 1000 = 4000",),
+    ),
     "worked_example": (hand("worked_example", example=EXAMPLE), (EXAMPLE, "pencils are in each box")),
     "acknowledge_reflection": (
         hand(
@@ -337,6 +345,13 @@ def test_hints_used_up_says_so_and_asks_the_question_again() -> None:
         text = realize(plan, seed=seed)
         assert re.search(r"\bhints?\b", text) and "this step" in text, text
         assert "pencils are in each box?" in text, text
+
+
+def test_a_step_with_no_hints_says_it_has_none_rather_than_that_they_are_used_up() -> None:
+    plan, _ = HAND["hints_none"]
+    for seed in SEEDS:
+        text = realize(plan, seed=seed)
+        assert "last hint" not in text and "used" not in text and re.search(r"\bhint\b", text), text
 
 
 def test_acknowledging_a_reflection_asks_nothing_and_says_no_number() -> None:
