@@ -39,7 +39,7 @@ REPLY_TIMEOUT_SECONDS = 45.0
 # Small models can only paraphrase the template; fine-tuned or large models realize the plan (as tutor/llm.py).
 PROMPT_MODE_BY_BACKEND: dict[str, PromptMode] = {"local": "paraphrase", "openai": "plan", "none": "paraphrase"}
 
-_NUMBER = r"\$?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
+_NUMBER = r"[$\u20ac\u00a3]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)"
 # An operand may carry its unit, as solutions often write it: ``200 GB``, ``40%``, ``2 GB/minute``, ``10,000 steps``.
 _UNIT_WORDS = r"(?:\s+(?!x\b)[A-Za-z]+(?:/[A-Za-z]+)?){0,3}"
 _OPERAND = rf"\(?\s*{_NUMBER}%?{_UNIT_WORDS}\s*\)?"
@@ -150,7 +150,7 @@ def annotate_plain_equations(solution: str) -> str:
         # A times sign written as the letter x first, then the unit words go: only numbers and operations remain.
         clean = re.sub(r"(?<![A-Za-z])x(?![A-Za-z])", "*", expr)
         clean = re.sub(r"[A-Za-z]+(?:/[A-Za-z]+)?", "", clean)
-        clean = re.sub(r"[\s$,]", "", clean).replace("\u00d7", "*").replace("\u00f7", "/")
+        clean = re.sub(r"[\s$,\u20ac\u00a3]", "", clean).replace("\u00d7", "*").replace("\u00f7", "/")
         clean = clean.replace("\u2013", "-").replace("\u2212", "-")
         written = match.group("result")
         result = written.lstrip("$")

@@ -161,11 +161,7 @@ def _alignment(
     tree: QuestionTree, st: DialogueState, current: str, reading: Reading, context: tuple[Fraction, ...] = ()
 ) -> Alignment:
     earlier: list[Fraction] = list(context)
-    for raw in st.student_values:
-        try:
-            earlier.append(Fraction(raw))
-        except (ValueError, ZeroDivisionError):
-            continue
+    earlier += [value for value in map(_fraction, st.student_values) if value is not None]
     resolved = [n for n in tree.nodes if st.is_resolved(n)]
     return align(reading, tree, current=current, resolved=resolved, earlier_values=earlier)
 
@@ -468,7 +464,8 @@ class _TurnPlanner:
                 )
             return self._help(node, None, f"Wrong again ({said}); next rung.", verdict="incorrect", value=said)
         key = claim.shown
-        if claim.kind == "value" or key in prog.pointed:
+        # A value inside shown work that left the solution's path is pointed at like a calculation.
+        if (claim.kind == "value" and wrong.verdict != "off_path") or key in prog.pointed:
             # Work shown in words, or a mistake already pointed at: give more help on the step instead.
             return self._help(
                 node, "explanation", f"Wrong value {said} after shown work; next rung.", verdict="incorrect", value=said
@@ -800,6 +797,8 @@ class _TurnPlanner:
             for n in tree.nodes.values()
             if st.is_resolved(n.id) and n.expected is not None and n.expected.value is not None
         }
+        # A value the student has stated rightly is theirs: the tutor may quote it back (never the final answer).
+        found |= {value for value in map(_fraction, st.student_values) if value is not None}
         told_value = except_node.expected.value if except_node and except_node.expected else None
         for node in tree.nodes.values():
             if st.is_resolved(node.id) or (node.parent is not None and st.is_resolved(node.parent)):
@@ -888,6 +887,13 @@ _MISTAKE_OF: dict[str, Mistake] = {
     "misconception": "operation",
     "off_path": "path",
 }
+
+
+def _fraction(text: str) -> Fraction | None:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _equation_sides(answer: str) -> tuple[str, str] | None:

@@ -614,7 +614,7 @@ def _reasons_with_numbers(tokens: list[_Token]) -> bool:
 
 def _against_letter(text: str, token: _Token) -> bool:
     """ "2/3x", "3x": a number written against a single letter is a coefficient."""
-    return bool(re.match(r"[a-zA-Z](?![a-zA-Z])", text[token.end : token.end + 2]))
+    return bool(re.match(r"(?:\s*[/*]\s*)?[a-zA-Z](?![a-zA-Z])", text[token.end : token.end + 5]))
 
 
 def _as_division(run: _Run) -> _Run:
@@ -646,8 +646,13 @@ def _as_division(run: _Run) -> _Run:
 def _late_result(tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
     """A result stated a few words after a calculation, before any other number and within the sentence."""
     k = j
-    while k < len(tokens) and k - j <= 12:
+    while k < len(tokens) and k - j <= 16:
         t = tokens[k]
+        if t.kind == "word" and t.text.lower() in ("since", "because", "as"):
+            # "divided it by 2, since he buys 2 a day, which gave me 40": a reason, then the result.
+            while k < len(tokens) and tokens[k].text.strip() != "," and tokens[k].kind != "end":
+                k += 1
+            continue
         if (t.kind == "end" and t.text.strip() != ",") or (
             t.kind == "num" and t.mention is not None and t.mention.form != "words"
         ):
@@ -728,7 +733,9 @@ def _display(run: _Run) -> str:
     open_at: list[int] = []
     for t in run.tokens:
         if t.kind == "num" and t.mention is not None:
-            out.append(format_number(t.mention.value) + ("%" if t.mention.percent else ""))
+            # A fraction stays as the student wrote it ("3/5", not 0.6).
+            written = re.sub(r"\s+", "", t.mention.text) if t.mention.form == "fraction" else None
+            out.append(written or format_number(t.mention.value) + ("%" if t.mention.percent else ""))
         elif t.kind == "op":
             out.append(t.value)
         elif t.kind == "open":
