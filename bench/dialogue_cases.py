@@ -388,6 +388,20 @@ CASES: tuple[Case, ...] = (
         (last_kind("wrap_up"),),
     ),
     Case(
+        "the answer reached, then a step too many",
+        "false confirmation",
+        STICKERS,
+        ("3 x 8 = 24, 24 - 4 = 20, 20 / 2 = 10, and then 10 / 2 = 5 each",),
+        (last_kind("point_at_mistake"), last_claim("10 / 2 = 5"), not_solved()),
+    ),
+    Case(
+        "a number the student wrote in an earlier message",
+        "state lost across turns",
+        PENCIL_BOXES,
+        ("46 + 26 = 70", "oops, 70 + 2 = 72 so 72 / 3 = 24"),
+        (last_kind("wrap_up"),),
+    ),
+    Case(
         "right steps credited, the slip pointed at",
         "whole-message reading",
         PENCIL_BOXES,

@@ -49,7 +49,7 @@ from pedagogy.plan import (
     TurnPlan,
 )
 from pedagogy.reading import Claim, Reading, read_message
-from pedagogy.state import DialogueState, Resolution
+from pedagogy.state import MAX_NUMBERS, DialogueState, Resolution
 from pedagogy.tree import QuestionTree, TreeNode, build_tree
 from pedagogy.understand import RuleBasedUnderstander, Understander, Understanding
 
@@ -161,7 +161,7 @@ def _alignment(
     tree: QuestionTree, st: DialogueState, current: str, reading: Reading, context: tuple[Fraction, ...] = ()
 ) -> Alignment:
     earlier: list[Fraction] = list(context)
-    earlier += [value for value in map(_fraction, st.student_values) if value is not None]
+    earlier += [value for value in map(_fraction, st.student_values + st.student_numbers) if value is not None]
     resolved = [n for n in tree.nodes if st.is_resolved(n)]
     return align(reading, tree, current=current, resolved=resolved, earlier_values=earlier)
 
@@ -210,6 +210,8 @@ class _TurnPlanner:
             return self._rule_change(node, u)
         reading = read_message(message, givens=self.tree.given_values)
         alignment = self._align(node, reading)
+        said = [format_number(m.value) for m in find_numbers(reading.text)]
+        st.student_numbers = (st.student_numbers + said)[-MAX_NUMBERS:]
         if u.intent == "answer_request":
             st.answer_requests += 1
             if st.answer_requests >= self.policy.flag_after_answer_requests:
@@ -329,6 +331,10 @@ class _TurnPlanner:
         st, tree = self.st, self.tree
         credited_now: list[AlignedClaim] = []
         for aligned in alignment.credited:
+            reaches_answer = aligned.node_id is not None and tree.node(aligned.node_id).is_final
+            if reaches_answer and alignment.first_wrong is not None:
+                # The student had the answer and went on to another: the step after it is what to talk about.
+                continue
             if self._credit(aligned):
                 credited_now.append(aligned)
             if st.solved:

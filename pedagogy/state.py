@@ -12,6 +12,7 @@ from typing import Any, Literal, cast, get_args
 Resolution = Literal["unaided", "after_help", "told", "implied"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 STATE_VERSION = 1
+MAX_NUMBERS = 100  # the student's numbers kept in the state (the most recent)
 
 
 @dataclass
@@ -95,6 +96,8 @@ class DialogueState:
     reflected: bool = False  # the student answered the reflection question after solving
     # Values the student stated and the tutor did not find wrong, in order: later claims may build on them.
     student_values: list[str] = field(default_factory=list)
+    # Every number the student has written, right or wrong: a later calculation that uses one is not made up.
+    student_numbers: list[str] = field(default_factory=list)
 
     def progress(self, node_id: str) -> NodeProgress:
         if node_id not in self.nodes:
@@ -111,6 +114,7 @@ class DialogueState:
             nodes={k: v.copy() for k, v in self.nodes.items()},
             flags=list(self.flags),
             student_values=list(self.student_values),
+            student_numbers=list(self.student_numbers),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -120,6 +124,7 @@ class DialogueState:
             out[f.name] = {k: v.to_json() for k, v in value.items()} if f.name == "nodes" else value
         out["flags"] = list(self.flags)
         out["student_values"] = list(self.student_values)
+        out["student_numbers"] = list(self.student_numbers)
         return out
 
     @classmethod
@@ -146,4 +151,5 @@ class DialogueState:
             last_sub_kind=data.get("last_sub_kind") if isinstance(data.get("last_sub_kind"), str) else None,
             reflected=bool(data.get("reflected", False)),
             student_values=[str(v) for v in data.get("student_values", []) if isinstance(v, str)][-50:],
+            student_numbers=[str(v) for v in data.get("student_numbers", []) if isinstance(v, str)][-MAX_NUMBERS:],
         )
