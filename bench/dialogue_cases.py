@@ -313,7 +313,7 @@ CASES: tuple[Case, ...] = (
         "a value the student says is not the answer",
         "false confirmation",
         SAVING,
-        ("It can't be 7 weeks, that's too long",),
+        ("7 weeks? no wait, not 7 weeks, it's less than that",),
         (never_kind("confirm", "wrap_up"), not_solved()),
     ),
     Case(
@@ -349,14 +349,14 @@ CASES: tuple[Case, ...] = (
         "loops",
         COOKIES,
         ("hint", "hint", "hint", "hint", "hint"),
-        (distinct_texts(5), honest_counter()),
+        (distinct_texts(5), honest_counter(), never_kind("probe")),
     ),
     Case(
         "hint pressed after the hint budget is spent",
         "loops",
         COOKIES,
         ("hint", "hint", "hint"),
-        (distinct_texts(3), honest_counter()),
+        (distinct_texts(3), honest_counter(), never_kind("probe")),
         HintBudget(hints_per_problem=1),
     ),
     Case(

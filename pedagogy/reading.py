@@ -401,6 +401,10 @@ def _as_listed_sum(text: str, tokens: list[_Token], claim: Claim, used: set[int]
     return summed, tuple(starts)
 
 
+def _said_before(claim: Claim, others: list[tuple[NumberMention, str]]) -> bool:
+    return any(why == "negated" and m.value == claim.stated and m.start > claim.start for m, why in others)
+
+
 def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
     """ "4 rewards, which is 80/20 = 4": a value the message then works out is one claim, the calculation."""
     if claim.kind != "value":
@@ -471,6 +475,9 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
         if not _is_question(_sentence_of(tokens, k))
     ) or _reasons_with_numbers(tokens)
     claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
+    # "7 weeks? no wait, not 7": a value the student takes back later in the message is not claimed.
+    taken_back = {m.value for m, why in others if why == "negated"}
+    claims = [c for c in claims if not (c.kind == "value" and c.stated in taken_back and _said_before(c, others))]
     summed = [_as_listed_sum(text, tokens, claim, used) for claim in claims]
     # The amounts a listed total adds up are its operands, not claims of their own.
     operand_starts = {start for claim, starts in summed for start in starts}
