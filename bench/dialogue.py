@@ -11,8 +11,9 @@ Two sets:
    tutor must (not) do.
 
 Figures, last line JSON:
-- claim_extraction_accuracy: matched claims / (matched + missed + extra), over all labelled messages; a claim
-  matches when the stated value is the same and, for a calculation, its expression has the same value.
+- claim_extraction_accuracy: matched claims / (matched + missed + extra), over all labelled messages (so a missed
+  claim and an invented one both count against it; precision, recall and F1 are printed too); a claim matches when
+  the stated value is the same and, for a calculation, its expression has the same value.
 - first_wrong_location_accuracy: over labelled messages with at least one claim, the share where the first claim
   the aligner finds wrong is the labelled first wrong claim (or neither finds one).
 - false_confirmations: replies that confirm a value whose labelled claim is wrong, or that say the problem is solved
@@ -303,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
         "messages": sum(1 for _ in args.labels.open(encoding="utf-8") if _.strip()),
         "claims_labelled": tally.matched + tally.missed,
         "claim_extraction_accuracy": round(tally.matched / claims_total, 4) if claims_total else None,
+        "claim_f1": round(2 * tally.matched / max(1, 2 * tally.matched + tally.extra + tally.missed), 4),
         "claim_precision": round(tally.matched / max(1, tally.matched + tally.extra), 4),
         "claim_recall": round(tally.matched / max(1, tally.matched + tally.missed), 4),
         "first_wrong_location_accuracy": round(tally.located / tally.locatable, 4) if tally.locatable else None,
@@ -318,7 +320,10 @@ def main(argv: list[str] | None = None) -> int:
     for key, target in TARGETS.items():
         relation = ">=" if isinstance(target, float) else "="
         print(f"  {key:32s} {figures[key]!s:>8}  (target {relation} {target})")
-    print(f"  claim precision / recall         {figures['claim_precision']} / {figures['claim_recall']}")
+    print(
+        f"  claim precision / recall / F1    {figures['claim_precision']} / {figures['claim_recall']}"
+        f" / {figures['claim_f1']}"
+    )
     print(f"Own cases: {figures['cases_passed']}/{figures['cases']} pass")
     for name, failures in failed_cases.items():
         print(f"  FAIL {name}: {'; '.join(failures)}")
