@@ -392,7 +392,8 @@ CASES: tuple[Case, ...] = (
         "false confirmation",
         STICKERS,
         ("3 x 8 = 24, 24 - 4 = 20, 20 / 2 = 10, and then 10 / 2 = 5 each",),
-        (last_kind("point_at_mistake"), last_claim("10 / 2 = 5"), not_solved()),
+        # The last step is pointed at without its numbers: "10 / 2 = 5" would say the unsolved final answer.
+        (last_kind("point_at_mistake"), last_target("each"), not_solved()),
     ),
     Case(
         "a number the student wrote in an earlier message",

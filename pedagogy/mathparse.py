@@ -29,6 +29,10 @@ class ParseError(ValueError):
     """The text is not an expression this parser accepts."""
 
 
+class UndefinedError(ParseError):
+    """The expression has no value: a division by zero."""
+
+
 @dataclass(frozen=True)
 class Num:
     value: Fraction
@@ -269,12 +273,12 @@ def evaluate(node: Node) -> Fraction:
             return left * right
         if node.op == "/":
             if right == 0:
-                raise ParseError("division by zero")
+                raise UndefinedError("division by zero")
             return left / right
         if right.denominator != 1 or abs(right) > MAX_EXPONENT:
             raise ParseError("only small whole-number powers are evaluated exactly")
         if left == 0 and right < 0:
-            raise ParseError("division by zero")
+            raise UndefinedError("division by zero")
         return left ** int(right)
     raise ParseError("not plain arithmetic")
 

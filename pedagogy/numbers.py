@@ -153,14 +153,15 @@ def find_numbers(text: str) -> list[NumberMention]:
     ``a dozen``, ``four point five``).
     """
     found: list[NumberMention] = []
-    taken: list[tuple[int, int]] = []
+    # Which characters a number already covers: checking a span costs its length, not the count of numbers so far.
+    taken = bytearray(len(text) + 1)
 
     def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in taken)
+        return not any(taken[start:end])
 
     def add(mention: NumberMention) -> None:
         found.append(mention)
-        taken.append((mention.start, mention.end))
+        taken[mention.start : mention.end] = b"\x01" * (mention.end - mention.start)
 
     for m in _LATEX_FRAC_RE.finditer(text):
         latex_den = Fraction(m.group("b"))

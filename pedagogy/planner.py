@@ -189,6 +189,7 @@ class _TurnPlanner:
         self.hint_spent = False
         self.tell_spent = False
         self.intent = ""
+        self.message_values: frozenset[Fraction] = frozenset()  # the numbers the student wrote this turn
 
     # -- entry ---------------------------------------------------------------------------------------------------
 
@@ -210,6 +211,9 @@ class _TurnPlanner:
             return self._rule_change(node, u)
         reading = read_message(message, givens=self.tree.given_values)
         alignment = self._align(node, reading)
+        self.message_values = frozenset(
+            {m.value for m in find_numbers(reading.text)} | {v for c in reading.claims for v in (*c.operands, c.stated)}
+        )
         said = [format_number(m.value) for m in find_numbers(reading.text)]
         st.student_numbers = (st.student_numbers + said)[-MAX_NUMBERS:]
         if u.intent == "answer_request":
@@ -222,6 +226,9 @@ class _TurnPlanner:
             return self._help(node, "answer_request", "Asked for the answer; offering the next rung instead.")
         if self._is_attempt(node, u, reading, message):
             return self._attempt(node, reading, alignment, message)
+        if reading.hedged and not reading.claims and u.intent not in ("help_request", "frustration"):
+            # "9 or 10", "5 6 7 9 10": ask which, and why, before judging any of them.
+            return self.make("probe", node, "Offered several values without choosing; asking for the reasoning.")
         if u.intent in ("frustration", "help_request"):
             st.progress(node.id).help_requests += 1
             ack: Acknowledge | None = "frustration" if u.intent == "frustration" else None
@@ -350,7 +357,10 @@ class _TurnPlanner:
         current = tree.node(st.current or node.id)
         wrong = alignment.first_wrong
         if wrong is not None:
-            return self._answer_wrong_claim(current, wrong, reading, credited)
+            # Right work is named back, except a claim that states the final answer: the student went on from it,
+            # and the answer is not said before the problem is solved.
+            named = tuple(a.claim for a in alignment.credited if a.node_id is None or not tree.node(a.node_id).is_final)
+            return self._answer_wrong_claim(current, wrong, reading, named)
         if credited_now:
             said = credited_now[-1].claim.said
             label = ", ".join(self._label(tree.node(a.node_id)) for a in credited_now if a.node_id)
@@ -480,16 +490,20 @@ class _TurnPlanner:
         prog.help_seen += 1
         mistake: Mistake = _MISTAKE_OF[wrong.verdict]
         operand = format_number(wrong.suspect) if wrong.suspect is not None else None
+        # Quote only what the reply may say: a claim that states the final answer (the student went past it) is
+        # pointed at without its numbers.
+        quotable = not self._leaks(key)
         return self.make(
             "point_at_mistake",
             node,
-            f"First wrong claim {claim.shown} ({wrong.verdict}); pointing at it.",
-            value=said,
+            f"First wrong claim {claim.shown} ({wrong.verdict}); pointing at it"
+            + ("." if quotable else " without quoting it (it states the final answer)."),
+            value=said if quotable else None,
             verdict="incorrect",
-            claim=claim.shown,
+            claim=key if quotable else None,
             mistake=mistake,
-            operand=operand,
-            credited=shown,
+            operand=operand if operand is not None and not self._leaks(operand) else None,
+            credited=tuple(c for c in shown if not self._leaks(c)),
         )
 
     def _checks(self, node: TreeNode, reading: Reading, text: str) -> AnswerCheck:
@@ -803,8 +817,10 @@ class _TurnPlanner:
             for n in tree.nodes.values()
             if st.is_resolved(n.id) and n.expected is not None and n.expected.value is not None
         }
-        # A value the student has stated rightly is theirs: the tutor may quote it back (never the final answer).
+        # A value the student has stated rightly, or wrote in this very message, is theirs to be quoted back (the
+        # final answer stays forbidden whoever wrote it: it is checked apart, above and below).
         found |= {value for value in map(_fraction, st.student_values) if value is not None}
+        found |= self.message_values
         told_value = except_node.expected.value if except_node and except_node.expected else None
         for node in tree.nodes.values():
             if st.is_resolved(node.id) or (node.parent is not None and st.is_resolved(node.parent)):

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Literal
@@ -27,7 +28,8 @@ from pedagogy import mathparse
 from pedagogy.numbers import NumberMention, find_numbers, format_number
 
 ClaimKind = Literal["equation", "value"]
-MAX_READ_CHARS = 4000
+MAX_READ_CHARS = 2000  # what a student can send in one message
+_MAX_DEPTH = 12  # brackets a calculation may nest; deeper is not school arithmetic
 
 # The words between numbers that carry meaning, longest first within each group. Everything else is a plain word.
 _GAP_RE = re.compile(
@@ -246,6 +248,7 @@ class Claim:
     operands: tuple[Fraction, ...] = ()
     operations: tuple[str, ...] = ()
     computed: Fraction | None = None
+    undefined: bool = False  # the calculation has no value (a division by zero)
     counts: str | None = None
     percent: bool = False
     stated_text: str = ""
@@ -257,6 +260,8 @@ class Claim:
     @property
     def arithmetic_ok(self) -> bool | None:
         """Whether the student's calculation gives the value they wrote (rounding as they rounded)."""
+        if self.undefined:
+            return False  # "5 / 0 = 3": no stated result can be right
         if self.computed is None:
             return None
         if self.computed == self.stated:
@@ -323,6 +328,9 @@ class _Token:
     text: str
     mention: NumberMention | None = None
     value: str = ""  # the operation symbol for op tokens
+    # Of the sentence the token is in, worked out once per message: a question the student asks; doubt words.
+    in_question: bool = False
+    doubtful: bool = False
 
 
 @dataclass
@@ -364,19 +372,35 @@ def _clause_around(text: str, end: int) -> str:
 _SUM_CUES = frozenset({"so", "total", "altogether", "all", "together", "combined", "overall"})
 
 
-def _as_listed_sum(text: str, tokens: list[_Token], claim: Claim, used: set[int]) -> tuple[Claim, tuple[int, ...]]:
+_LIST_REACH = 40  # tokens a listed total may look back over
+
+
+def _guess_list(claims: list[Claim], tokens: list[_Token], described: bool) -> bool:
+    values = [c for c in claims if c.kind == "value"]
+    if described or len(values) < 2 or len(values) != len(claims):
+        return False
+    words = [t for t in tokens if t.kind == "word" and t.text.lower() not in _ANSWER_FILLER]
+    return len(words) <= len(values)
+
+
+def _as_listed_sum(
+    tokens: list[_Token], at: Mapping[int, int], claim: Claim, used: set[int]
+) -> tuple[Claim, tuple[int, ...]]:
     """ "$5 for tokens, $5 for golf and $10 for rides, so it would cost $20": a total of the amounts listed before it
-    in the sentence is an addition the student did, and is checked as one."""
+    in the sentence is an addition the student did, and is checked as one. ``at`` maps a number's start to its
+    token."""
     if claim.kind != "value":
         return claim, ()
-    k = next((i for i, t in enumerate(tokens) if t.kind == "num" and t.start == claim.start), None)
+    k = at.get(claim.start)
     if k is None:
         return claim, ()
     listed: list[Fraction] = []
     starts: list[int] = []
     cue = False
     j = k - 1
-    while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
+    while j >= max(0, k - _LIST_REACH) and not (
+        tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")
+    ):
         t = tokens[j]
         if t.kind in ("eq", "op"):
             return claim, ()
@@ -401,17 +425,18 @@ def _as_listed_sum(text: str, tokens: list[_Token], claim: Claim, used: set[int]
     return summed, tuple(starts)
 
 
-def _said_before(claim: Claim, others: list[tuple[NumberMention, str]]) -> bool:
-    return any(why == "negated" and m.value == claim.stated and m.start > claim.start for m, why in others)
+def _worked_out_later(claims: list[Claim]) -> dict[Fraction, int]:
+    """For each value a calculation states, where the last such calculation starts."""
+    last: dict[Fraction, int] = {}
+    for other in claims:
+        if other.kind == "equation":
+            last[other.stated] = max(last.get(other.stated, -1), other.start)
+    return last
 
 
-def _restated(claim: Claim, claims: list[Claim], text: str) -> bool:
+def _restated(claim: Claim, worked_out: Mapping[Fraction, int]) -> bool:
     """ "4 rewards, which is 80/20 = 4": a value the message then works out is one claim, the calculation."""
-    if claim.kind != "value":
-        return False
-    return any(
-        other.kind == "equation" and other.stated == claim.stated and claim.end <= other.start for other in claims
-    )
+    return claim.kind == "value" and worked_out.get(claim.stated, -1) >= claim.end
 
 
 def _clause_end(text: str, start: int) -> int:
@@ -424,7 +449,7 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
     text = text[:MAX_READ_CHARS]
     tokens = _tokenize(text)
     claims: list[Claim] = []
-    used: set[int] = set()  # indices of number tokens that belong to an equation claim
+    used: set[int] = set()  # id() of the number tokens that belong to an equation claim
     i = 0
     while i < len(tokens):
         verbal = _verbal_operation(text, tokens, i)
@@ -466,23 +491,33 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
                 used.update(id(t) for t in r.numbers)
             i = k
         else:
-            i = j if j > i else i + 1
+            # No run of this chain makes a claim, and none of its shorter tails would either.
+            i = max(k, i + 1)
     # Work is shown by an operation described in words ("I multiplied the trays"), or by an operation or equals
     # sign between numbers or letters ("3 yards x 3 feet", "2x + 20 = 36"), outside a question the student asks.
     described = any(
         (t.kind == "word" and t.text.lower() in _VERB_OPS) or (t.kind == "op" and t.value != "^") or t.text == "="
         for k, t in enumerate(tokens)
-        if not _is_question(_sentence_of(tokens, k))
+        if not t.in_question
     ) or _reasons_with_numbers(tokens)
     claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
     # "7 weeks? no wait, not 7": a value the student takes back later in the message is not claimed.
-    taken_back = {m.value for m, why in others if why == "negated"}
-    claims = [c for c in claims if not (c.kind == "value" and c.stated in taken_back and _said_before(c, others))]
-    summed = [_as_listed_sum(text, tokens, claim, used) for claim in claims]
+    taken_back: dict[Fraction, int] = {}
+    for m, why in others:
+        if why == "negated":
+            taken_back[m.value] = max(taken_back.get(m.value, -1), m.start)
+    claims = [c for c in claims if not (c.kind == "value" and taken_back.get(c.stated, -1) > c.start)]
+    if _guess_list(claims, tokens, described):
+        # "5 6 7 9 10" or "9, 10": several bare values with nothing to choose between them are guesses, not answers.
+        others += [(m, "hedge") for c in claims for m in find_numbers(c.text)]
+        claims, hedged = [], True
+    at = {t.start: k for k, t in enumerate(tokens) if t.kind == "num"}
+    summed = [_as_listed_sum(tokens, at, claim, used) for claim in claims]
     # The amounts a listed total adds up are its operands, not claims of their own.
     operand_starts = {start for claim, starts in summed for start in starts}
     claims = [claim for claim, _ in summed if claim.start not in operand_starts]
-    ordered = [_describe(text, c) for c in sorted(claims, key=lambda c: c.start) if not _restated(c, claims, text)]
+    worked_out = _worked_out_later(claims)
+    ordered = [_describe(text, c) for c in sorted(claims, key=lambda c: c.start) if not _restated(c, worked_out)]
     ends = [(c.end, c.stated) for c in ordered] + [(m.end, m.value) for m, why in others if why == "repeat"]
     last_end = max(ends, key=lambda e: e[0])[0] if ends else None
     return Reading(
@@ -523,6 +558,7 @@ def _tokenize(text: str) -> list[_Token]:
             nxt = tokens[k + 1] if k + 1 < len(tokens) else None
             if nxt is None or nxt.kind not in ("num", "open"):
                 token.kind, token.value = "word", ""
+    _mark_sentences(tokens)
     return tokens
 
 
@@ -548,6 +584,8 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
         t = tokens[k]
         if expect_number:
             if t.kind == "open":
+                if depth >= _MAX_DEPTH:
+                    return None, i
                 run.tokens.append(t)
                 depth += 1
                 k += 1
@@ -708,9 +746,9 @@ def _frequency(tokens: list[_Token], k: int) -> bool:
     return nxt.kind == "word" and nxt.text.lower() in ("a", "an", "per", "each", "every", "as", "more", "less", "over")
 
 
-def _expression(run: _Run, *, percent_points: bool = False) -> tuple[str, Fraction | None]:
-    """The expression's display and exact value. With ``percent_points`` a percentage counts as its number, as when a
-    student works in percentage points ("5% x 20 = 100%")."""
+def _expression(run: _Run, *, percent_points: bool = False) -> tuple[str, Fraction | None, bool]:
+    """The expression's display, exact value, and whether it has none (a division by zero). With ``percent_points``
+    a percentage counts as its number, as when a student works in percentage points ("5% x 20 = 100%")."""
     parts: list[str] = []
     depth = 0
     for t in run.tokens:
@@ -729,9 +767,11 @@ def _expression(run: _Run, *, percent_points: bool = False) -> tuple[str, Fracti
     source = "".join(parts)
     try:
         value = mathparse.evaluate(mathparse.parse(source, latex=False))
-    except (mathparse.ParseError, ZeroDivisionError, OverflowError):
-        return _display(run), None
-    return _display(run), value
+    except (mathparse.UndefinedError, ZeroDivisionError):
+        return _display(run), None, True
+    except (mathparse.ParseError, OverflowError):
+        return _display(run), None, False
+    return _display(run), value, False
 
 
 def _display(run: _Run) -> str:
@@ -770,10 +810,10 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
         stated_token = right.numbers[0]
         mention = stated_token.mention
         assert mention is not None
-        display, computed = _expression(left, percent_points=mention.percent)
+        display, computed, undefined = _expression(left, percent_points=mention.percent)
         stated, stated_text, end = mention.value, mention.text, stated_token.end
         if right.has_op:
-            right_display, right_value = _expression(right)
+            right_display, right_value, _ = _expression(right)
             if right_value is not None and computed is not None and right_value == computed:
                 if right is not chain[-1]:
                     continue  # "12x2 + 12x0.5 = 24 + 6 = 30": a rewriting; the next equals sign states the result
@@ -793,6 +833,7 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
                 operands=tuple(t.mention.value for t in left.numbers if t.mention is not None),
                 operations=tuple(t.value for t in left.tokens if t.kind == "op"),
                 computed=computed,
+                undefined=undefined,
                 counts=_counts_after(text, end),
                 percent=mention.percent,
                 stated_text=stated_text,
@@ -859,7 +900,7 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
         result = late[0].numbers[0]
         assert a.mention is not None and b.mention is not None and result.mention is not None
         run = _Run([a, _Token("op", 0, 0, op, value=op), b])
-        display, computed = _expression(run)
+        display, computed, undefined = _expression(run)
         consumed.add(id(result))
         text_start = tokens[i].start
         claim = Claim(
@@ -872,6 +913,7 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
             operands=(a.mention.value, b.mention.value),
             operations=(op,),
             computed=computed,
+            undefined=undefined,
             counts=_counts_after(text, result.end),
             stated_text=result.mention.text,
             places=_places(result.mention),
@@ -916,16 +958,16 @@ def _add_value_claims(
     # A bare answer ("25", "it's 25?") answers the question, even with a number the problem gives.
     content = [t.text.lower() for t in tokens if t.kind == "word" and t.text.lower() not in _ANSWER_FILLER]
     bare = len(numbers) == 1 and len(content) <= 1 and len(tokens) <= 8
-    # Sentences (and clauses) as token index ranges.
+    first_said: dict[Fraction, int] = {}  # where a claim first states each value
+    for claim in claims:
+        first_said[claim.stated] = min(first_said.get(claim.stated, claim.start), claim.start)
     for k, t in numbers:
         mention = t.mention
         assert mention is not None
         if id(t) in used:
             continue
-        before = _clause_before(tokens, k)
-        words_before = [w.text.lower() for w in before if w.kind == "word"]
-        sentence = _sentence_of(tokens, k)
-        if _is_question(sentence):
+        words_before = _words_before(tokens, k, 3)
+        if t.in_question:
             others.append((mention, "question"))
             continue
         if any(w in _NEGATIONS or w.endswith("n't") for w in words_before[-3:]):
@@ -983,12 +1025,13 @@ def _add_value_claims(
         ):
             others.append((mention, "given"))
             continue
-        if any(c.stated == mention.value and c.start < t.start for c in out):
+        if first_said.get(mention.value, t.start) < t.start:
             others.append((mention, "repeat"))
             continue
         if mention.form == "words" and mention.value <= 12 and not _right_after_eq(tokens, k) and len(tokens) > 3:
             others.append((mention, "count word"))  # "in one meal", "two rides": counting words, not results
             continue
+        first_said[mention.value] = min(first_said.get(mention.value, t.start), t.start)
         out.append(
             Claim(
                 kind="value",
@@ -1166,24 +1209,38 @@ def _is_subject(tokens: list[_Token], k: int) -> bool:
     return j < len(tokens) and tokens[j].kind == "eq" and j + 1 < len(tokens) and tokens[j + 1].kind in ("num", "open")
 
 
-def _clause_before(tokens: list[_Token], k: int) -> list[_Token]:
+def _words_before(tokens: list[_Token], k: int, count: int) -> list[str]:
+    """The last ``count`` words before ``tokens[k]`` in its clause, in order."""
+    out: list[str] = []
     j = k - 1
-    while j >= 0 and tokens[j].kind != "end":
+    while j >= max(0, k - 4 * count) and tokens[j].kind != "end" and len(out) < count:
+        if tokens[j].kind == "word":
+            out.append(tokens[j].text.lower())
         j -= 1
-    return tokens[j + 1 : k]
+    return out[::-1]
 
 
-def _sentence_of(tokens: list[_Token], k: int) -> list[_Token]:
+_DOUBT_WORDS = frozenset({"maybe", "either", "perhaps", "sure", "unsure", "think", "guess"})
+
+
+def _mark_sentences(tokens: list[_Token]) -> None:
+    """Mark every token with what its sentence is (one pass, so reading stays linear in the message's length)."""
+
     def boundary(t: _Token) -> bool:
         return (t.kind == "end" and t.text.strip() in (".", "!", "?", ";", "")) or t.text == "\n"
 
-    j = k - 1
-    while j >= 0 and not boundary(tokens[j]):
-        j -= 1
-    e = k + 1
-    while e < len(tokens) and not boundary(tokens[e]):
-        e += 1
-    return tokens[j + 1 : e + 1]
+    start = 0
+    for k in range(len(tokens) + 1):
+        if k < len(tokens) and not boundary(tokens[k]):
+            continue
+        sentence = tokens[start : k + 1]
+        question = _is_question(sentence)
+        doubtful = bool(sentence) and (
+            sentence[-1].text.strip() == "?" or any(t.text.lower() in _DOUBT_WORDS for t in sentence)
+        )
+        for t in sentence:
+            t.in_question, t.doubtful = question, doubtful
+        start = k + 1
 
 
 def _is_question(sentence: list[_Token]) -> bool:
@@ -1202,9 +1259,15 @@ def _hedge(tokens: list[_Token], k: int) -> bool:
     joined_before = len(before) >= 2 and before[-1].text.lower() == "or" and any(t.kind == "num" for t in before[:-1])
     if not (joined_after or joined_before):
         return False
-    sentence = _sentence_of(tokens, k)
-    doubt = {"maybe", "either", "perhaps", "sure", "unsure", "think", "guess"}
-    return sentence[-1].text.strip() == "?" or any(t.text.lower() in doubt for t in sentence)
+    # "1.5 minutes or 90 seconds": the same amount in two units, not two guesses.
+    other = k + 2 if joined_after else k - 2
+    unit, other_unit = _unit_word(tokens, k), _unit_word(tokens, other)
+    return not (unit and other_unit and unit != other_unit)
+
+
+def _unit_word(tokens: list[_Token], k: int) -> str | None:
+    nxt = tokens[k + 1] if k >= 0 and k + 1 < len(tokens) else None
+    return nxt.text.lower() if nxt is not None and nxt.kind == "word" and nxt.text.lower() != "or" else None
 
 
 def _math_segments(text: str) -> tuple[str, ...]:
