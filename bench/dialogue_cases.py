@@ -317,6 +317,13 @@ CASES: tuple[Case, ...] = (
         (never_kind("confirm", "wrap_up"), not_solved()),
     ),
     Case(
+        "a list of guesses",
+        "false confirmation",
+        PENCIL_BOXES,
+        ("23, 24, 25",),
+        (never_kind("confirm", "wrap_up"), last_kind("probe"), not_solved()),
+    ),
+    Case(
         "a number copied from the problem",
         "given probed as wrong",
         PENCIL_BOXES,

@@ -311,9 +311,17 @@ def _check_text(text: str, canonical_answer: str) -> AnswerCheck:
     said = _normalize_text(_LEAD_IN_RE.sub("", text))
     if not said:
         return AnswerCheck(False, None, "no answer found", parsed=False)
-    for form in _text_forms(canonical_answer):
-        if said == form:
-            return AnswerCheck(True, form, "matches")
+    forms = _text_forms(canonical_answer)
+    if said in forms:
+        return AnswerCheck(True, said, "matches")
+    # Inside a sentence only the authored forms count, as whole words, not negated, and not in a question or a
+    # choice between options ("Monday or Tuesday?", "is that right?" are not answers); a synonym or a short answer
+    # ("yes", "no") counts only as the whole message.
+    if text.strip().endswith("?") or re.search(r"\bor\b", said):
+        return AnswerCheck(False, said, "a question or a choice, not an answer")
+    for form in (_normalize_text(part) for part in canonical_answer.split("|")):
+        if len(form) < 4:
+            continue
         for m in re.finditer(rf"(?<!\w){re.escape(form)}(?!\w)", said):
             if not _TEXT_NEGATION_RE.search(said[: m.start()]):
                 return AnswerCheck(True, form, "states the answer")

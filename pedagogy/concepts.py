@@ -3,6 +3,8 @@ without giving any step away."""
 
 from __future__ import annotations
 
+import re
+
 CONCEPTS: dict[str, str] = {
     "sum": "A sum is what you get when you add numbers together.",
     "total": "A total is everything put together, usually found by adding the parts.",
@@ -64,7 +66,7 @@ def explain_question(text: str) -> str | None:
     if "why" not in lowered and "how come" not in lowered:
         return None
     for stem, operation in _OPERATION_STEMS.items():
-        if stem in lowered:
+        if re.search(rf"\b{stem}", lowered):  # "sometimes" is not "times", "assumed" not "sum"
             return OPERATION_REASONS[operation]
     return None
 

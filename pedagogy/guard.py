@@ -285,11 +285,17 @@ def _content_words(text: str) -> set[str]:
 
 
 def _dropped_content(text: str, plan: TurnPlan) -> list[str]:
-    """The plan's hint, feedback and question must survive the phrasing: a reply that swaps them for pleasantries
+    """The plan's hint, feedback, worked example and question must survive the phrasing (a hint is counted only
+    when its content reaches the student): a reply that swaps them for pleasantries
     ("I'm here to help, what do you need?") passes every other rule and teaches nothing."""
     said = _content_words(text)
     reasons = []
-    for label, wanted in (("hint", plan.hint), ("feedback", plan.feedback), ("question", plan.question)):
+    for label, wanted in (
+        ("hint", plan.hint),
+        ("feedback", plan.feedback),
+        ("worked example", plan.example),
+        ("question", plan.question),
+    ):
         if not wanted or (label == "question" and not plan.asks_question):
             continue
         words = _content_words(wanted)

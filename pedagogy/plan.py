@@ -170,7 +170,7 @@ class TurnPlan:
     credited: tuple[str, ...] = ()
     # A worked example of a similar case (other numbers, same operation) for a ``worked_example`` turn.
     example: str | None = None
-    # Hints, smaller questions and examples the student has had on the target's step (0: it has none to give).
+    # Hints, smaller questions and worked examples the student has been given on the target's step.
     help_given: int = 0
     outcomes: tuple[StepOutcome, ...] = ()
     flags: tuple[str, ...] = ()  # new reasons to draw the teacher's attention, raised this turn

@@ -350,6 +350,7 @@ class _TurnPlanner:
             if aligned.wrong:
                 break
             st.student_values.append(format_number(aligned.claim.stated))
+        st.student_values = st.student_values[-MAX_NUMBERS:]
         credited = tuple(a.claim for a in alignment.credited)
         if st.solved:
             last = credited_now[-1].claim if credited_now else credited[-1]
@@ -618,7 +619,7 @@ class _TurnPlanner:
                 child_id = f"{node.id}.{prog.rung}"
                 if child_id not in tree.nodes or st.is_resolved(child_id) or self._leaks(rung.text):
                     continue
-                self._spend_hint()
+                self._spend_hint(node)
                 prog.help_seen += 1
                 st.current = child_id
                 return self.make(
@@ -631,7 +632,7 @@ class _TurnPlanner:
                 )
             if self._leaks(rung.text):
                 continue
-            self._spend_hint()
+            self._spend_hint(node)
             prog.help_seen += 1
             return self.make(
                 "hint", node, f"{reason} Hint {prog.rung}.", hint=rung.text, acknowledge=acknowledge, verdict=verdict
@@ -671,7 +672,7 @@ class _TurnPlanner:
         if example is not None and self.remaining().can_hint():
             prog.example_given = True
             prog.help_seen += 1
-            self._spend_hint()
+            self._spend_hint(node)
             return self.make(
                 "worked_example",
                 node,
@@ -789,8 +790,9 @@ class _TurnPlanner:
     def remaining(self) -> BudgetRemaining:
         return self.budget.remaining(self.st.hints_used, self.st.tells_used)
 
-    def _spend_hint(self) -> None:
+    def _spend_hint(self, node: TreeNode) -> None:
         self.st.hints_used += 1
+        self.st.progress(self.tree.step_of(node.id).id).hints_given += 1
         self.hint_spent = True
 
     def flag(self, reason: str) -> None:
@@ -889,7 +891,7 @@ class _TurnPlanner:
             operand=operand,
             credited=credited,
             example=example,
-            help_given=self.st.progress(self.tree.step_of(node.id).id).help_seen if node is not None else 0,
+            help_given=self.st.progress(self.tree.step_of(node.id).id).hints_given if node is not None else 0,
             outcomes=tuple(self.outcomes),
             flags=tuple(self.flags),
             hint_spent=self.hint_spent,

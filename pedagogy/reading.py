@@ -1260,7 +1260,8 @@ def _hedge(tokens: list[_Token], k: int) -> bool:
     if not (joined_after or joined_before):
         return False
     # "1.5 minutes or 90 seconds": the same amount in two units, not two guesses.
-    other = k + 2 if joined_after else k - 2
+    span = range(k + 1, min(len(tokens), k + 4)) if joined_after else range(k - 1, max(-1, k - 4), -1)
+    other = next((j for j in span if tokens[j].kind == "num"), k)
     unit, other_unit = _unit_word(tokens, k), _unit_word(tokens, other)
     return not (unit and other_unit and unit != other_unit)
 

@@ -12,7 +12,7 @@ from typing import Any, Literal, cast, get_args
 Resolution = Literal["unaided", "after_help", "told", "implied"]
 RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
 STATE_VERSION = 1
-MAX_NUMBERS = 100  # the student's numbers kept in the state (the most recent)
+MAX_NUMBERS = 100  # the student's numbers (and right values) kept in the state: the most recent
 
 
 @dataclass
@@ -31,6 +31,7 @@ class NodeProgress:
     stuck_turns: int = 0
     pointed: list[str] = field(default_factory=list)  # the student's wrong claims already pointed at, as written
     example_given: bool = False  # a worked example of a similar case was shown
+    hints_given: int = 0  # hints, smaller questions and worked examples given on this step (each one charged)
 
     @property
     def failures(self) -> int:
@@ -62,8 +63,9 @@ class NodeProgress:
             resolved=cast(Resolution, resolved) if resolved in RESOLUTIONS else None,
             first_attempt_correct=first if isinstance(first, bool) else None,
             stuck_turns=_int(data.get("stuck_turns")),
-            pointed=[str(v) for v in data.get("pointed", []) if isinstance(v, str)],
+            pointed=[str(v) for v in data.get("pointed") or [] if isinstance(v, str)],
             example_given=bool(data.get("example_given", False)),
+            hints_given=_int(data.get("hints_given")),
         )
 
 
@@ -94,7 +96,8 @@ class DialogueState:
     last_move: str | None = None
     last_sub_kind: str | None = None
     reflected: bool = False  # the student answered the reflection question after solving
-    # Values the student stated and the tutor did not find wrong, in order: later claims may build on them.
+    # Values the student stated before any mistake in their message, in order: later claims may build on them, and
+    # the tutor may quote them back (never the final answer before it is solved).
     student_values: list[str] = field(default_factory=list)
     # Every number the student has written, right or wrong: a later calculation that uses one is not made up.
     student_numbers: list[str] = field(default_factory=list)
@@ -149,7 +152,8 @@ class DialogueState:
             flags=[str(f) for f in data.get("flags", []) if isinstance(f, str)],
             last_move=data.get("last_move") if isinstance(data.get("last_move"), str) else None,
             last_sub_kind=data.get("last_sub_kind") if isinstance(data.get("last_sub_kind"), str) else None,
-            reflected=bool(data.get("reflected", False)),
-            student_values=[str(v) for v in data.get("student_values", []) if isinstance(v, str)][-50:],
-            student_numbers=[str(v) for v in data.get("student_numbers", []) if isinstance(v, str)][-MAX_NUMBERS:],
+            # A session stored before reflections were acknowledged, and already closed, has had its reflection.
+            reflected=bool(data.get("reflected", data.get("last_sub_kind") == "close")),
+            student_values=[str(v) for v in data.get("student_values") or [] if isinstance(v, str)][-MAX_NUMBERS:],
+            student_numbers=[str(v) for v in data.get("student_numbers") or [] if isinstance(v, str)][-MAX_NUMBERS:],
         )

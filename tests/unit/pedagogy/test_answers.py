@@ -212,3 +212,22 @@ def test_calculator_annotations_break_into_single_operations() -> None:
 )
 def test_it_finds_numbers_where_they_are_and_not_where_they_are_not(text: str, values: list[str]) -> None:
     assert [format_number(m.value) for m in find_numbers(text)] == values
+
+
+@pytest.mark.parametrize(
+    ("message", "answer", "right"),
+    [
+        ("Monday because 12 is the biggest", "Monday", True),
+        ("yes", "yes", True),
+        ("yep", "yes", True),
+        ("is that right?", "yes", False),
+        ("Monday or Tuesday?", "Monday", False),
+        ("no idea", "no", False),
+        ("what did I do wrong", "no", False),
+        ("not Monday, Tuesday", "Monday", False),
+    ],
+)
+def test_a_text_answer_is_the_message_or_stated_in_it_not_chatter_around_it(
+    message: str, answer: str, right: bool
+) -> None:
+    assert check_answer(message, answer, "text").is_correct is right

@@ -4,8 +4,10 @@ from dataclasses import replace
 
 import pytest
 
+from pedagogy.domain import Problem
 from pedagogy.guard import GuardContext, check_reply, revealed_values
 from pedagogy.plan import BudgetRemaining, TurnPlan
+from pedagogy.realize import realize
 
 PROBLEM = "Maya bakes 4 trays of 6 cookies and sells each cookie for $0.50. How much money does she make?"
 CONTEXT = GuardContext(PROBLEM, ("Hi! How many cookies does Maya bake?", "10"))
@@ -189,3 +191,24 @@ def test_a_number_spelled_digit_by_digit_after_a_sentence_is_caught() -> None:
     # "another. (one ..." must not read "one" as the pronoun in "another one".
     text = "It asks how many times an amount fits into another. (one zero zero)"
     assert revealed_values(text, ("100",)) == [("100", "one zero zero")]
+
+
+def test_a_reply_that_drops_the_worked_example_fails_so_the_hint_is_not_charged_for_nothing(
+    bake_sale: Problem,
+) -> None:
+    example = "3 bags with 5 apples in each hold 3 \u00d7 5 = 15 apples: the same amount, 3 times over."
+    plan = TurnPlan(
+        move="focus",
+        sub_kind="worked_example",
+        target_node="cookies",
+        reason="",
+        budget=BudgetRemaining(hints=3, tells=2),
+        question="How many cookies does Maya bake?",
+        example=example,
+        may_mention=("How many cookies does Maya bake?", example),
+        hint_spent=True,
+    )
+    context = GuardContext(bake_sale.text, ())
+    assert check_reply(realize(plan), plan, context).ok
+    verdict = check_reply("Keep going! How many cookies does Maya bake?", plan, context, phrased=True)
+    assert not verdict.ok and "drops the plan's worked example" in verdict.reasons

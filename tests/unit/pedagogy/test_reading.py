@@ -114,3 +114,19 @@ def test_a_coefficient_is_not_a_value() -> None:
 def test_work_described_in_words_counts_as_shown_work() -> None:
     assert read_message("I multiplied the trays by the cookies").shown_work
     assert not read_message("24").shown_work
+
+
+def test_a_calculation_with_no_value_is_a_slip() -> None:
+    claim = only("8 / 0 = 24")
+    assert claim.undefined and claim.arithmetic_ok is False
+
+
+def test_a_list_of_bare_values_is_a_guess_not_an_answer() -> None:
+    for text in ("5 6 7 9 10", "9, 10", "9 or 10"):
+        reading = read_message(text)
+        assert reading.claims == () and reading.hedged, text
+
+
+def test_the_same_amount_in_two_units_is_not_a_hedge() -> None:
+    reading = read_message("It takes 1.5 minutes or 90 seconds, so 90 x 60 = 5400 seconds")
+    assert not reading.hedged and [c.shown for c in reading.claims] == ["90", "90 \u00d7 60 = 5400"]
