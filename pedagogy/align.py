@@ -115,7 +115,7 @@ def align(
         known.add(claim.stated)
     aligned = _credit_other_paths(aligned)
     aligned = _check_answer_naming(aligned, reading, tree)
-    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, tree)))
+    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading)))
 
 
 def _align_claim(
@@ -184,7 +184,7 @@ def _check_answer_naming(aligned: list[AlignedClaim], reading: Reading, tree: Qu
     return out
 
 
-def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading, tree: QuestionTree) -> list[AlignedClaim]:
+def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading) -> list[AlignedClaim]:
     """When the message's answer is not a value of the solution, the student left the solution's path somewhere:
     at the earliest claim that is unverified (right arithmetic, a value the solution never reaches) or plainly wrong.
     A right answer leaves unverified claims alone: they were another route."""

@@ -154,7 +154,7 @@ def read_and_align(
     st = state if state is not None else start_state(problem)
     current = st.current if st.current in tree.nodes else tree.step_ids[0]
     reading = read_message(message, givens=tree.given_values)
-    return _alignment(tree, st, current or tree.step_ids[0], reading, context_values)
+    return _alignment(tree, st, current, reading, context_values)
 
 
 def _alignment(
@@ -220,7 +220,7 @@ class _TurnPlanner:
             st.answer_requests += 1
             if st.answer_requests >= self.policy.flag_after_answer_requests:
                 self.flag("asked for the answer repeatedly")
-            if alignment is not None and any(a.verdict == "correct" for a in alignment.claims):
+            if any(a.verdict == "correct" for a in alignment.claims):
                 return self._attempt(node, reading, alignment, message)
             st.progress(node.id).help_requests += 1
             return self._help(node, "answer_request", "Asked for the answer; offering the next rung instead.")

@@ -851,9 +851,6 @@ def _places(mention: NumberMention) -> int:
 
 
 _REFERENTS = frozenset({"it", "that", "this", "them", "those", "these", "result", "total", "answer"})
-_FILLER_WORDS = frozenset(
-    {"the", "a", "an", "all", "my", "each", "per", "of", "and", "i", "we", "then", "which", "to", "it"}
-)
 
 
 def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | None, set[int], int] | None:
@@ -1050,38 +1047,6 @@ def _add_value_claims(
 
 
 _DETERMINERS = frozenset({"the", "those", "these", "both", "all", "first", "last", "next", "other", "every"})
-_TOTAL_WORDS = frozenset(
-    {
-        "total",
-        "sum",
-        "difference",
-        "product",
-        "cost",
-        "price",
-        "value",
-        "amount",
-        "profit",
-        "result",
-        "answer",
-        "set",
-        "interest",
-        "savings",
-        "distance",
-        "area",
-        "perimeter",
-        "weight",
-        "length",
-        "width",
-        "height",
-        "speed",
-        "average",
-        "balance",
-        "discount",
-        "bill",
-        "income",
-        "score",
-    }
-)
 
 
 _PART_WORDS = frozenset(
