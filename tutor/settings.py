@@ -151,7 +151,26 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": os.environ.get("CHANNELS_PREFIX", "tutor")},
+            "CONFIG": {
+                "hosts": [
+                    {
+                        "address": REDIS_URL,
+                        # Each socket waits on Redis in blocking reads of 5 s (channels-redis's receive wait). The
+                        # client's read timeout must be well above that, or every idle socket is torn down with a
+                        # 1011 close (redis-py's own default equals that wait).
+                        "socket_timeout": 30,
+                        # A Redis that is down still fails fast.
+                        "socket_connect_timeout": 5,
+                    }
+                ],
+                "prefix": os.environ.get("CHANNELS_PREFIX", "tutor"),
+                # A streamed reply is dozens of group messages (a flush every 50 ms); room for a few replies, so a tab
+                # that stalls for a moment loses no tokens.
+                "capacity": 500,
+                # Undelivered messages older than this are dropped; a reconnecting tab reloads its turns from the
+                # database instead.
+                "expiry": 60,
+            },
         }
     }
     CACHES = {
@@ -181,18 +200,41 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 
 # The tutor language model (docs/serving.md). Backends: local (transformers, the packaged SmolLM2 by default),
-# openai (an OpenAI-compatible server such as vLLM), none (template realization only).
-TUTOR_LLM_BACKEND = os.environ.get("TUTOR_LLM_BACKEND", "local")
+# openai (an OpenAI-compatible server such as vLLM), none (template realization only), or auto: openai when
+# TUTOR_LLM_URL is set, local on a CUDA GPU, none otherwise (on a CPU the small model is slow and rarely passes
+# the guard, so it runs only when asked for by name).
+TUTOR_LLM_BACKEND = os.environ.get("TUTOR_LLM_BACKEND", "auto").strip().lower() or "auto"
 TUTOR_LLM_URL = os.environ.get("TUTOR_LLM_URL", "")
 TUTOR_LLM_MODEL = os.environ.get("TUTOR_LLM_MODEL", "")
 TUTOR_LLM_API_KEY = os.environ.get("TUTOR_LLM_API_KEY", "")
+
+
+def envseconds(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        seconds = float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, got {value!r}") from exc
+    if not seconds > 0:
+        raise ImproperlyConfigured(f"{name} must be more than 0 seconds, got {value!r}")
+    return seconds
+
+
+# Seconds to connect to the model server, and to wait for each next piece of its stream.
+TUTOR_LLM_CONNECT_TIMEOUT = envseconds("TUTOR_LLM_CONNECT_TIMEOUT", 3.0)
+TUTOR_LLM_READ_TIMEOUT = envseconds("TUTOR_LLM_READ_TIMEOUT", 20.0)
 # paraphrase (small models restate the planner's template) or plan (fine-tuned models realize the plan);
-# empty picks by backend: paraphrase for local, plan for openai.
+# empty picks by the backend in use (after auto): paraphrase for local and none, plan for openai.
 TUTOR_LLM_PROMPT_MODE = os.environ.get("TUTOR_LLM_PROMPT_MODE", "")
 if TUTOR_LLM_PROMPT_MODE not in {"", "paraphrase", "plan"}:
     raise ImproperlyConfigured(f"TUTOR_LLM_PROMPT_MODE must be paraphrase or plan, got {TUTOR_LLM_PROMPT_MODE!r}")
-if TUTOR_LLM_BACKEND not in {"local", "openai", "none"}:
-    raise ImproperlyConfigured(f"TUTOR_LLM_BACKEND must be local, openai or none, got {TUTOR_LLM_BACKEND!r}")
+if TUTOR_LLM_BACKEND not in {"auto", "local", "openai", "none"}:
+    raise ImproperlyConfigured(
+        f"TUTOR_LLM_BACKEND must be local, openai or none, or auto to choose by what is available; "
+        f"got {TUTOR_LLM_BACKEND!r}"
+    )
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import services
 from ..forms import TeacherForm
+from ..llm import model_status
 from ..models import User
 from ._access import admin_required
 
@@ -30,7 +31,7 @@ def teachers(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "admin_tools/teachers.html",
-        {"teachers": teacher_list, "form": form},
+        {"teachers": teacher_list, "form": form, "model_status": model_status()},
         status=400 if form.errors else 200,
     )
 

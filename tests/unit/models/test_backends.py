@@ -246,8 +246,9 @@ def test_the_factory_builds_each_backend_from_plain_settings() -> None:
         assert isinstance(backend, TutorLLM)
 
 
-def test_the_factory_defaults_to_the_local_backend() -> None:
-    assert isinstance(backend_from_settings({}), LocalLLM)
+def test_the_factory_defaults_to_choosing_by_what_is_available() -> None:
+    assert isinstance(backend_from_settings({}, has_cuda=lambda: False), NoLLM)
+    assert isinstance(backend_from_settings({}, has_cuda=lambda: True), LocalLLM)
 
 
 @pytest.mark.parametrize(
