@@ -263,9 +263,7 @@ def run_generate(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _add_backend_options(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "--backend", choices=BACKEND_NAMES, default=None, help="default: TUTOR_LLM_BACKEND, else auto"
-    )
+    command.add_argument("--backend", choices=BACKEND_NAMES, default=None, help="default: TUTOR_LLM_BACKEND, else auto")
     command.add_argument("--url", default=None, help="openai: the server's base URL (TUTOR_LLM_URL)")
     command.add_argument("--model", default=None, help="local: a model folder; openai: the served model name")
     command.add_argument("--device", default=None, help="local: cpu, cuda or auto")

@@ -17,7 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 
 from pedagogy.answers import NormalizedAnswer, normalize_answer, number_matches
-from pedagogy.numbers import NumberMention, find_numbers, format_number
+from pedagogy.numbers import NUMBER_WORDS, NumberMention, find_numbers, format_number
 from pedagogy.plan import TurnPlan
 
 # Numbers ordinary speech uses ("one step", "two numbers"); never counted as made up.
@@ -91,6 +91,15 @@ _FILLER = frozenset(
 MIN_CONTENT_KEPT = 0.4
 _FRACTION_PARTS_RE = re.compile(r"(\d+)\s*/\s*(\d+)|\\[dt]?frac\s*\{\s*(-?[\d.]+)\s*\}\s*\{\s*([\d.]+)\s*\}")
 _DIGIT_GAP_RE = re.compile(r"[\s,;:.\-\u2013\u2014/|*]*")
+# A streamed reply is shown up to a sentence or clause end: punctuation and then a space. No number reads across
+# one ("24. 5" and "1, 200" are two numbers each), so nothing later text adds can change what the shown part says.
+_RELEASE_POINT_RE = re.compile(r"[.?!;:,][\s]+")
+# Words that can still extend the number written before them: "three" may become "three quarters" or "three
+# hundred", "24" may become "24 per cent". The number reader's own vocabulary, so the two always agree.
+_EXTENDING_WORDS = frozenset(NUMBER_WORDS | {"per", "cent", "percent"})
+_STREAM_TOKEN_RE = re.compile(r"[A-Za-z]+|\d+|\s+|.", re.DOTALL)
+# Characters inside or between the parts of one number: "2-", "48/", "\\frac{3}{", "25 %", "$".
+_EXTENDING_MARKS = frozenset("-\u2212\u2013/%${}")
 
 
 @dataclass(frozen=True)
@@ -220,19 +229,77 @@ _AFFIRM_RE = re.compile(
 _DENY_RE = re.compile(r"^\W*(?:no\b|nope|not quite|incorrect|wrong|that'?s not)", re.IGNORECASE)
 
 
-def _without_question(text: str, question: str | None) -> str:
+def _without_question(text: str, question: str | None, *, partial: bool = False) -> str:
     """The reply minus the authored question it asks: a step value the question itself states is no leak.
 
     ("How many eighths make one quarter?" states one quarter, which equals the step's answer 2/8.) Never applied
     to the final answer: a sub-question may quote a given that equals it, and repeating that would still read as
-    the answer.
+    the answer. With ``partial``, a reply that ends part-way into the question is stating the question too: the
+    finished reply will hold all of it, and judging its first half alone would withdraw a reply that is fine.
     """
     if not question:
         return text
     core = question.strip().rstrip("?.").strip()
     if len(core) < 12:
         return text
-    return re.sub(re.escape(core), " ", text, flags=re.IGNORECASE)
+    text = re.sub(re.escape(core), " ", text, flags=re.IGNORECASE)
+    if partial:
+        start = _question_begun_at(text, core)
+        if start is not None:
+            text = text[:start] + " "
+    return text
+
+
+def _question_begun_at(text: str, core: str) -> int | None:
+    """Where ``text`` ends part-way into ``core`` (the longest such ending that starts a word), if it does."""
+    folded, wanted = text.rstrip().lower(), core.lower()
+    for start in range(len(folded)):
+        at_word = start == 0 or not folded[start - 1].isalnum()
+        if at_word and folded[start] == wanted[0] and wanted.startswith(folded[start:]):
+            return start
+    return None
+
+
+def settled_prefix(text: str) -> str:
+    """The start of a streamed reply that later text cannot change: ``text`` less a number that may still grow.
+
+    The last word or digit run may be cut mid-way ("one quar", the "2" of "24"), and a number, however written,
+    may still be extended by what follows ("three" by "half-hours" or "quarters", "24" by "/2" or "%"). Both wait
+    until a word or mark that no number continues with shows where the number ended.
+    """
+    tokens = [(m.start(), m.group(0)) for m in _STREAM_TOKEN_RE.finditer(text)]
+    cut = len(text)
+    if tokens and tokens[-1][1][0].isalnum():
+        start, last = tokens.pop()
+        cut = start
+        if last.isalpha() and not any(word.startswith(last.lower()) for word in _EXTENDING_WORDS):
+            return text[:cut]  # a word no number continues with: whatever came before it has ended
+    while tokens:
+        start, token = tokens[-1]
+        follows = text[start + len(token) : start + len(token) + 1]
+        extends = (
+            token.isspace()
+            or token.isdigit()
+            or token in _EXTENDING_MARKS
+            or token.lower() in _EXTENDING_WORDS
+            # "0." may become "0.5" and "1," "1,200"; followed by a space they end a sentence or a clause instead.
+            or (token in (".", ",") and not follows.isspace())
+        )
+        if not extends:
+            break
+        cut = start
+        tokens.pop()
+    return text[:cut]
+
+
+def releasable_prefix(text: str) -> str:
+    """How much of a streamed reply the page may show: up to its last sentence or clause end.
+
+    Nothing after that point can change what the part before it says, so a prefix the partial check passes stays
+    passed; the student never sees text appear and then vanish. The unfinished last sentence waits.
+    """
+    ends = [m.end() for m in _RELEASE_POINT_RE.finditer(text)]
+    return text[: ends[-1]] if ends else ""
 
 
 def check_reply(
@@ -242,11 +309,12 @@ def check_reply(
 
     With ``partial`` the text is the start of a reply still being streamed: only the rules that later text cannot
     repair apply (nothing revealed, invented or announced, no wrong verdict, not too long), so streaming can stop at
-    the first broken one. With ``phrased`` the text is a model's phrasing, which must also keep the plan's hint,
-    feedback and question (the planner's own wording carries them by construction).
+    the first broken one, and only what later text cannot change is judged (:func:`settled_prefix`): a start that
+    fails belongs to a finished reply that fails. With ``phrased`` the text is a model's phrasing, which must also
+    keep the plan's hint, feedback and question (the planner's own wording carries them by construction).
     """
     reasons: list[str] = []
-    text = reply_text.strip()
+    text = (settled_prefix(reply_text) if partial else reply_text).strip()
     if not text:
         return GuardVerdict(partial, () if partial else ("the reply is empty",))
     if len(text) > plan.max_chars:
@@ -257,7 +325,8 @@ def check_reply(
         reasons.append("rejects an answer the plan judged right")
     # must_not_reveal lists the final answer first: it is checked everywhere, step values outside the question.
     final, steps = plan.must_not_reveal[:1], plan.must_not_reveal[1:]
-    revealed = revealed_values(text, final) + revealed_values(_without_question(text, plan.question), steps)
+    outside_question = _without_question(text, plan.question, partial=partial)
+    revealed = revealed_values(text, final) + revealed_values(outside_question, steps)
     for value, form in revealed:
         reasons.append(f"reveals {value} (as {form!r})")
     # A revealed value is reported once, as revealed, not again as made up.

@@ -69,7 +69,8 @@ _FRACTION_WORDS = {
     "hundredth": 100,
     "hundredths": 100,
 }
-_NUMBER_WORDS = (
+# Every word that can be part of a number written in words (the guard reads a trailing one as unfinished).
+NUMBER_WORDS = (
     set(_UNITS) | set(_TENS) | set(_SCALES) | set(_FRACTION_WORDS) | {"hundred", "dozen", "point", "and", "a", "an"}
 )
 # "this one", "which one": the word "one" used as a pronoun is not the number 1.
@@ -218,7 +219,7 @@ def _word_numbers(text: str) -> list[NumberMention]:
     while i < len(words):
         # A run of number words joined only by spaces or hyphens.
         j = i
-        while j < len(words) and words[j][0] in _NUMBER_WORDS:
+        while j < len(words) and words[j][0] in NUMBER_WORDS:
             if j > i and text[words[j - 1][2] : words[j][1]].strip(" -") != "":
                 break
             j += 1

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from models.backends import TutorLLMError
-from pedagogy.guard import check_reply
+from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
 from . import permissions, ratelimit, services, tutoring
@@ -42,6 +42,13 @@ REPLY_TIMEOUT_SECONDS = getattr(settings, "TUTOR_REPLY_TIMEOUT_SECONDS", 45)
 MAX_NEW_TOKENS = 160
 # Streaming sends the whole text so far (simple, and order-proof); this caps how often.
 TOKEN_FLUSH_SECONDS = 0.05
+
+
+def flush_due(now: float, last_sent_at: float | None) -> bool:
+    """Whether streamed text may go out now. Only a frame actually sent starts the wait: a flush with nothing to
+    send must not hold back the text that becomes releasable a moment later."""
+    return last_sent_at is None or now - last_sent_at >= TOKEN_FLUSH_SECONDS
+
 
 # A reply runs as a task of its own, not of the socket that asked for it: if the student's connection drops
 # mid-reply, the reply is still finished, guarded and stored, and shown when the student comes back.
@@ -213,31 +220,38 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """The model's whole reply, streamed to the page as it comes; None when the model failed, is off, or broke
         the plan mid-reply.
 
-        Only text the guard has already passed reaches the page: each flush sends the reply up to its last word
-        break (so "2" of "24" is never shown alone) and only if the guard's partial check accepts it. At the first
-        text the plan forbids, streaming stops and the turn falls back to the template; the student never sees it.
+        Only text the guard has already passed reaches the page, and only text it can never take back: the reply
+        goes out a sentence or clause at a time (up to punctuation and a space), each piece once the partial check
+        passes everything up to it, so a number still being written ("three" of "three half-hours") is never judged
+        alone, and what the page shows only ever grows into the stored reply. At the first text the plan forbids,
+        streaming stops and the turn falls back to the template; the student never sees that text.
         """
         if llm.name == "none":
             return None
         layer, group = self.channel_layer, session_group(planned.session_id)
+        plan, context = planned.plan, planned.context
         pieces: list[str] = []
-        last_flush = 0.0
+        passed = ""  # the longest releasable prefix the guard has passed
+        shown = ""  # what the page shows: always a prefix of ``passed``, stripped
+        sent_at: float | None = None
         try:
             stream = llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7)
             # aclosing: leaving early (a withdrawn reply) stops the generation at once, not at garbage collection.
             async with asyncio.timeout(REPLY_TIMEOUT_SECONDS), contextlib.aclosing(stream):
                 async for piece in stream:
                     pieces.append(piece)
-                    if time.monotonic() - last_flush < TOKEN_FLUSH_SECONDS:
-                        continue
                     text = "".join(pieces)
-                    shown = text[: max(text.rfind(" "), text.rfind("\n"), 0)]
-                    verdict = check_reply(shown, planned.plan, planned.context, partial=True)
+                    # Everything settled so far, released or not: a reply that already broke the plan stops now.
+                    verdict = check_reply(text, plan, context, partial=True)
+                    ready = releasable_prefix(text)
+                    if verdict.ok and len(ready) > len(passed):
+                        verdict = check_reply(ready, plan, context, partial=True)
+                        passed = ready if verdict.ok else passed
                     if not verdict.ok:
                         logger.info("model reply withdrawn mid-stream: %s", "; ".join(verdict.reasons))
                         return None
-                    last_flush = time.monotonic()
-                    if shown:
+                    if len(passed.strip()) > len(shown) and flush_due(time.monotonic(), sent_at):
+                        shown, sent_at = passed.strip(), time.monotonic()
                         await layer.group_send(group, {"type": "reply.token", "bubble": bubble, "text": shown})
         except (TutorLLMError, TimeoutError) as exc:
             logger.warning("tutor model failed, using the template: %s", exc)

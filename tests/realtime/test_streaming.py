@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import html
+import itertools
+import re
 from typing import Any
 
 import pytest
@@ -15,7 +17,7 @@ from channels.db import database_sync_to_async
 from tests.integration.conftest import World
 from tests.standin_vllm import Request, chunk, delta, sse, start_sse
 from tutor import tutoring
-from tutor.models import Turn
+from tutor.models import Problem, Turn, TutoringSession
 
 from .conftest import open_socket, say, until_final
 
@@ -61,14 +63,106 @@ async def test_a_model_reply_streams_into_its_bubble_and_is_kept(world_tx: World
     frames = await until_final(tab)
     tokens = [f for f in frames if 'id="pending-2-text" hx-swap-oob="true"' in f]
     assert len(tokens) >= 2  # the text grew in the bubble as it streamed
-    assert "Good question!" in tokens[0] and "How many muffins" in tokens[-1]
-    assert "altogether?" not in tokens[-1] and "altogether?" in frames[-1]  # the last word comes with the stored turn
+    texts = streamed_texts(frames)
+    # Text goes out a whole sentence at a time; the last one comes with the stored turn.
+    assert texts[0] == "Good question!" and texts[-1].endswith("the same number of muffins.")
+    assert "altogether?" in frames[-1]
     assert 'hx-swap-oob="delete"' in frames[-1]  # the bubble makes way for the stored turn
     turn = await last_tutor_turn(world_tx.session.pk)
     assert turn.text == "".join(pieces)
     assert turn.backend == "openai:tutor" and turn.guard_verdict["source"] == "model"
     user_prompt = server.requests[0].body["messages"]
     assert user_prompt[-1] == {"role": "user", "content": "I'm not sure where to start"}
+    await tab.disconnect()
+
+
+def streamed_texts(frames: list[str]) -> list[str]:
+    """The bubble's text in each streamed frame, as the student reads it."""
+    found = (_STREAMED.search(f) for f in frames)
+    return [html.unescape(m.group(1)).replace("<br>", "\n") for m in found if m]
+
+
+_STREAMED = re.compile(r'id="pending-\d+-text" hx-swap-oob="true">(.*?)</div>', re.DOTALL)
+
+
+async def test_the_first_sentence_goes_out_as_soon_as_it_is_complete(
+    world_tx: World, llm_backend: Any, serve: Any
+) -> None:
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> None:
+        await start_sse(writer)
+        # The first piece completes no sentence, so the first flush has nothing to send; the second does.
+        for piece in ("Good", " question! "):
+            writer.write(chunk(sse(delta(piece))))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)  # the model pauses: what was releasable must already be on the page
+        rest = "Every tray holds the same number of muffins. How many muffins does Maya bake altogether?"
+        writer.write(chunk(sse(delta(rest))) + chunk(sse(delta("", "stop")) + b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+    server = await serve(respond)
+    llm_backend("openai", server.url)
+    await opened(world_tx)
+    tab = await open_socket(world_tx.student, world_tx.session.pk)
+    await say(tab, "I'm not sure where to start", "s1")
+    frames = await until_final(tab)
+    assert streamed_texts(frames)[0] == "Good question!"  # sent before the pause, not with the text after it
+    await tab.disconnect()
+
+
+@database_sync_to_async
+def session_on(world: World, slug: str) -> TutoringSession:
+    problem = Problem.objects.get(slug=slug, is_current=True)
+    session, _ = tutoring.session_begin(student=world.student, problem=problem, assignment=None)
+    return session
+
+
+@pytest.mark.parametrize(
+    ("slug", "pieces"),
+    [
+        (
+            "cyclist-speed",
+            # "three" alone would be the answer of the step "how many half-hours ...?"; "three half-hours" is a given.
+            (
+                "Good start! One and a half ",
+                "hours is th",
+                "ree",
+                " half",
+                "-hours. So, how many kilometres ",
+                "does she ride in half an hour?",
+            ),
+        ),
+        (
+            "pizza-left",
+            # "one quarter" is the step's answer 2/8 anywhere but in the authored question itself.
+            (
+                "Try this: cut each quarter of the pizza in half. How many slices is that? ",
+                "Then, how many eighths is the same as one",
+                " qu",
+                "arter of the pizza? ",
+                "Write it as a fraction.",
+            ),
+        ),
+    ],
+    ids=["three half-hours", "one quarter"],
+)
+async def test_a_good_reply_is_never_withdrawn_while_it_streams(
+    world_tx: World, llm_backend: Any, serve: Any, slug: str, pieces: tuple[str, ...]
+) -> None:
+    server = await serve(speaking(*pieces, pause=0.06))
+    llm_backend("openai", server.url)
+    session = await session_on(world_tx, slug)
+    tab = await open_socket(world_tx.student, session.pk)
+    await say(tab, "I'm not sure where to start", "s1")
+    frames = await until_final(tab)
+    turn = await last_tutor_turn(session.pk)
+    assert turn.text == "".join(pieces).strip() and turn.guard_verdict["source"] == "model"
+    streamed = streamed_texts(frames)
+    assert streamed, "the reply streamed into its bubble before it was stored"
+    # Each frame only adds to what the student already reads: nothing shown is ever taken back.
+    assert all(turn.text.startswith(text) for text in streamed)
+    assert all(later.startswith(earlier) for earlier, later in itertools.pairwise(streamed))
+    assert not any("could not answer" in f for f in frames)
     await tab.disconnect()
 
 

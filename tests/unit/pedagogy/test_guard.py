@@ -5,7 +5,7 @@ from dataclasses import replace
 import pytest
 
 from pedagogy.domain import Problem
-from pedagogy.guard import GuardContext, check_reply, revealed_values
+from pedagogy.guard import GuardContext, check_reply, releasable_prefix, revealed_values
 from pedagogy.plan import BudgetRemaining, TurnPlan
 from pedagogy.realize import realize
 
@@ -167,7 +167,7 @@ def test_a_partial_reply_is_judged_only_on_what_later_text_cannot_repair() -> No
     plan = plan_for("24", "12")
     assert check_reply("Here's a hint: each tray", plan, CONTEXT, partial=True).ok  # no question yet: fine so far
     assert check_reply("", plan, CONTEXT, partial=True).ok
-    leaking = check_reply("Sure! It is 24", plan, CONTEXT, partial=True)
+    leaking = check_reply("Sure! It is 24 cookies", plan, CONTEXT, partial=True)
     assert not leaking.ok and any("reveals 24" in r for r in leaking.reasons)
     assert not check_reply("Here's a hint: each tray", plan, CONTEXT).ok  # finished, it must ask its question
 
@@ -212,3 +212,92 @@ def test_a_reply_that_drops_the_worked_example_fails_so_the_hint_is_not_charged_
     assert check_reply(realize(plan), plan, context).ok
     verdict = check_reply("Keep going! How many cookies does Maya bake?", plan, context, phrased=True)
     assert not verdict.ok and "drops the plan's worked example" in verdict.reasons
+
+
+# Two demo problems whose good replies the partial check used to reject mid-stream.
+CYCLIST = GuardContext(
+    "A cyclist rides 36 km in one and a half hours at a steady pace. What is her speed in kilometres per hour?", ()
+)
+CYCLIST_PLAN = TurnPlan(
+    move="focus",
+    sub_kind="hint",
+    target_node="half-hour",
+    reason="test",
+    budget=BudgetRemaining(hints=3, tells=1),
+    question="How many kilometres does she ride in half an hour?",
+    hint="One and a half hours is three half-hours.",
+    # The final answer, then the open steps: 3 is the answer of the scaffold "how many half-hours ...?".
+    must_not_reveal=("24", "3", "12"),
+)
+CYCLIST_REPLY = (
+    "Think about this: One and a half hours is three half-hours. So, how many kilometres does she ride in half an hour?"
+)
+PIZZA = GuardContext(
+    "A pizza is cut into 8 equal slices. Leo eats $\\frac{3}{8}$ of the pizza and his sister eats $\\frac{1}{4}$ "
+    "of it. What fraction of the pizza is left?",
+    (),
+)
+PIZZA_PLAN = TurnPlan(
+    move="focus",
+    sub_kind="ask",
+    target_node="eighths",
+    reason="test",
+    budget=BudgetRemaining(hints=3, tells=1),
+    question="How many eighths is the same as one quarter of the pizza? Write it as a fraction.",
+    # One quarter is the step's answer 2/8: the authored question states it, and that is no leak.
+    must_not_reveal=("0.375", "2", "2/8", "0.625"),
+)
+PIZZA_REPLY = (
+    "Let's work through this problem together. Here's the question: how many eighths is the same as one quarter "
+    "of the pizza? Write it as a fraction."
+)
+
+
+def test_a_number_still_being_written_is_not_judged_until_the_next_word_shows_it_ended() -> None:
+    # "three" may yet become "three half-hours" (3/2, a given), so it is not the step value 3 yet.
+    assert check_reply("Think about this: One and a half hours is three", CYCLIST_PLAN, CYCLIST, partial=True).ok
+    assert check_reply("One and a half hours is three half", CYCLIST_PLAN, CYCLIST, partial=True).ok
+    # Once a word or a sentence end shows it ended, it is judged.
+    ended = check_reply("One and a half hours is three. So", CYCLIST_PLAN, CYCLIST, partial=True)
+    assert not ended.ok and any("reveals 3" in r for r in ended.reasons)
+    assert not check_reply("That makes three slices", CYCLIST_PLAN, CYCLIST, partial=True).ok
+
+
+def test_a_step_value_in_the_authored_question_is_no_leak_while_the_question_is_still_being_written() -> None:
+    so_far = "Here's the question: how many eighths is the same as one quarter of the"
+    assert check_reply(so_far, PIZZA_PLAN, PIZZA, partial=True).ok
+    assert check_reply(so_far + " pizza? Write it", PIZZA_PLAN, PIZZA, partial=True).ok
+    # Said outside the question, one quarter is the step's answer 2/8.
+    verdict = check_reply("Leo's sister eats one quarter of it. Now", PIZZA_PLAN, PIZZA, partial=True)
+    assert not verdict.ok and any("reveals 2/8" in r for r in verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("reply", "plan", "context"),
+    [(CYCLIST_REPLY, CYCLIST_PLAN, CYCLIST), (PIZZA_REPLY, PIZZA_PLAN, PIZZA)],
+    ids=["three half-hours", "one quarter"],
+)
+def test_a_reply_the_finished_check_passes_is_passed_at_every_point_of_its_stream(
+    reply: str, plan: TurnPlan, context: GuardContext
+) -> None:
+    assert check_reply(reply, plan, context, phrased=True).ok
+    rejected = [reply[:i] for i in range(len(reply)) if not check_reply(reply[:i], plan, context, partial=True).ok]
+    assert rejected == []
+
+
+@pytest.mark.parametrize(
+    ("streamed", "releasable"),
+    [
+        ("Good question! Every tray holds", "Good question! "),
+        (
+            "Good question! Every tray holds the same number, so how",
+            "Good question! Every tray holds the same number, ",
+        ),
+        ("It costs $0.", ""),  # the point may be a decimal point: "$0.50"
+        ("It costs $0.50. How", "It costs $0.50. "),
+        ("Count 1,200 of them", ""),
+        ("How many?", ""),  # a reply's last sentence comes with the finished reply
+    ],
+)
+def test_a_streamed_reply_is_released_up_to_its_last_sentence_or_clause_end(streamed: str, releasable: str) -> None:
+    assert releasable_prefix(streamed) == releasable
