@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db.models import FilteredRelation, Q, QuerySet
+
 from .bkt import DEFAULT_PARAMS, MASTERY_THRESHOLD, BKTParams
 from .graph import SkillGraph
 from .layout import layout
@@ -30,27 +32,59 @@ def parameters_for(codes: Iterable[str]) -> dict[str, BKTParams]:
     return {code: fitted.get(code, DEFAULT_PARAMS) for code in codes}
 
 
+def params_of(skill: Skill) -> BKTParams:
+    """A skill's fitted parameters, the defaults otherwise; select_related("parameters") spares the query."""
+    fitted: SkillParameters | None = getattr(skill, "parameters", None)  # a missing row raises AttributeError
+    if fitted is None:
+        return DEFAULT_PARAMS
+    return BKTParams(prior=fitted.prior, learn=fitted.learn, slip=fitted.slip, guess=fitted.guess, forget=fitted.forget)
+
+
+@dataclass(frozen=True)
+class SkillMastery:
+    code: str
+    name: str
+    mastery: float
+
+
+def skill_mastery(*, learner: Any, skills: QuerySet[Skill]) -> list[SkillMastery]:
+    """The learner's mastery of each of ``skills`` (the prior where there is no evidence yet), with the skill's name.
+
+    One query: the learner's state and the fitted prior are joined to the skill rows, where reading states and
+    then priors took two (and a caller wanting names a third).
+    """
+    rows = skills.annotate(own=FilteredRelation("states", condition=Q(states__learner=learner))).values_list(
+        "code", "name", "own__mastery", "parameters__prior"
+    )
+    default = DEFAULT_PARAMS.prior
+    return [
+        SkillMastery(code, name, mastery if mastery is not None else prior if prior is not None else default)
+        for code, name, mastery, prior in rows
+    ]
+
+
 def mastery_for_learner(*, learner: Any, codes: Iterable[str] | None = None) -> dict[str, float]:
     """Mastery per skill code. A skill with no evidence yet reports its prior."""
-    states = SkillState.objects.filter(learner=learner).select_related("skill")
-    if codes is not None:
-        codes = list(codes)
-        states = states.filter(skill__code__in=codes)
-    known = {s.skill.code: s.mastery for s in states}
-    wanted = codes if codes is not None else list(known)
-    priors = parameters_for(c for c in wanted if c not in known)
-    return {code: known[code] if code in known else priors[code].prior for code in wanted}
+    if codes is None:
+        return dict(SkillState.objects.filter(learner=learner).values_list("skill__code", "mastery"))
+    codes = list(codes)
+    known = {m.code: m.mastery for m in skill_mastery(learner=learner, skills=Skill.objects.filter(code__in=codes))}
+    # A code the graph does not know (content may tag one) reports the default prior, as parameters_for does.
+    return {code: known.get(code, DEFAULT_PARAMS.prior) for code in codes}
 
 
-def mastery_at(*, learner: Any, codes: Iterable[str], when: datetime) -> dict[str, float]:
+def mastery_at(
+    *, learner: Any, codes: Iterable[str], when: datetime, current: Mapping[str, float] | None = None
+) -> dict[str, float]:
     """Mastery per skill code as it stood at ``when``.
 
     Every change to a figure (an observation or a teacher's override) is logged with the value before it, so the
     figure at ``when`` is the ``before`` of the first change logged since; a skill with no change since reports its
     figure now. Measured against :func:`mastery_for_learner`, this gives the change since ``when`` exactly.
+    ``current`` is the figures now, when the caller has just read them.
     """
     codes = list(codes)
-    now = mastery_for_learner(learner=learner, codes=codes)
+    now = current if current is not None else mastery_for_learner(learner=learner, codes=codes)
     first_before: dict[str, float] = {}
     rows = Evidence.objects.filter(learner=learner, skill__code__in=codes, created_at__gte=when).order_by(
         "created_at", "id"

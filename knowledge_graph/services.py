@@ -12,7 +12,7 @@ from django.utils import timezone
 from . import bkt
 from .graph import CycleError
 from .models import Evidence, PrerequisiteEdge, Skill, SkillState
-from .selectors import parameters_for, skill_graph
+from .selectors import parameters_for, params_of, skill_graph
 
 
 class SkillGraphError(ValueError):
@@ -72,33 +72,37 @@ def evidence_apply(
     Unknown skill codes are ignored: content may tag skills the graph has not been told about.
     """
     codes = sorted({code for skills, _ in observations for code in skills})
-    skills = {s.code: s for s in Skill.objects.filter(code__in=codes)}
-    params = parameters_for(skills)
-    # Create missing rows first (a concurrent first observation of the same skill must not fail the turn), then
-    # lock them all, so two turns of one learner apply their evidence one after the other.
-    SkillState.objects.bulk_create(
-        [SkillState(learner=learner, skill=skill, mastery=params[code].prior) for code, skill in skills.items()],
-        ignore_conflicts=True,
-    )
-    states = {
-        s.skill.code: s
-        for s in SkillState.objects.select_for_update(of=("self",))
-        .filter(learner=learner, skill__in=skills.values())
-        .select_related("skill")
-    }
+    if not codes:
+        return []
+    # Lock the learner's rows for these skills, so two turns of one learner apply their evidence one after the
+    # other. Usually every row exists and this one query is all the reading a turn does.
+    states = _locked_states(learner, codes)
+    missing = [code for code in codes if code not in states]
+    if missing:
+        # A first observation: create the rows at the prior (a concurrent first observation of the same skill must
+        # not fail the turn, hence ignore_conflicts), then lock them too.
+        created = SkillState.objects.bulk_create(
+            [
+                SkillState(learner=learner, skill=skill, mastery=params_of(skill).prior)
+                for skill in Skill.objects.filter(code__in=missing).select_related("parameters")
+            ],
+            ignore_conflicts=True,
+        )
+        if created:
+            states.update(_locked_states(learner, missing))
     now = timezone.now()
     changes: list[MasteryChange] = []
     evidence: list[Evidence] = []
     for skill_codes, correct in observations:
         for code in dict.fromkeys(skill_codes):
-            if code not in skills:
+            state = states.get(code)
+            if state is None:
                 continue
-            state = states[code]
-            update = bkt.observe(state.mastery, correct, params[code])
+            update = bkt.observe(state.mastery, correct, params_of(state.skill))
             evidence.append(
                 Evidence(
                     learner=learner,
-                    skill=skills[code],
+                    skill=state.skill,
                     turn_id=turn_id,
                     correct=correct,
                     before=update.before,
@@ -110,10 +114,23 @@ def evidence_apply(
             state.attempts += 1
             state.correct += int(correct)
             state.last_evidence_at = now
-    for state in states.values():
-        state.save()
+            # bulk_update skips auto_now, so the stamp is set here.
+            state.updated_at = now
+    SkillState.objects.bulk_update(
+        list(states.values()), ["mastery", "attempts", "correct", "last_evidence_at", "updated_at"]
+    )
     Evidence.objects.bulk_create(evidence)
     return changes
+
+
+def _locked_states(learner: Any, codes: Sequence[str]) -> dict[str, SkillState]:
+    """The learner's rows for ``codes``, locked until commit, with each skill and its fitted parameters."""
+    rows = (
+        SkillState.objects.select_for_update(of=("self",))
+        .filter(learner=learner, skill__code__in=codes)
+        .select_related("skill", "skill__parameters")
+    )
+    return {state.skill.code: state for state in rows}
 
 
 @transaction.atomic

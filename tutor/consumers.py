@@ -11,7 +11,7 @@ import contextlib
 import json
 import logging
 import time
-import weakref
+from collections.abc import Coroutine
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -23,7 +23,7 @@ from models.backends import TutorLLMError
 from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
-from . import permissions, ratelimit, services, tutoring
+from . import permissions, ratelimit, reply_locks, services, tutoring
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
 
@@ -53,20 +53,10 @@ def flush_due(now: float, last_sent_at: float | None) -> bool:
 # A reply runs as a task of its own, not of the socket that asked for it: if the student's connection drops
 # mid-reply, the reply is still finished, guarded and stored, and shown when the student comes back.
 _REPLIES: set[asyncio.Task[None]] = set()
-# One reply at a time per session in this process, so two tabs cannot plan from the same dialogue state.
-_SESSION_LOCKS: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
 
 def session_group(session_id: int) -> str:
     return f"session-{session_id}"
-
-
-def _session_lock(session_id: int) -> asyncio.Lock:
-    lock = _SESSION_LOCKS.get(session_id)
-    if lock is None:
-        lock = asyncio.Lock()
-        _SESSION_LOCKS[session_id] = lock
-    return lock
 
 
 async def replies_in_flight() -> None:
@@ -112,6 +102,13 @@ def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
 
 
 complete_reply = database_sync_to_async(tutoring.turn_complete)
+turn_unanswered = database_sync_to_async(tutoring.turn_unanswered)
+
+
+def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
+    task = asyncio.create_task(reply)
+    _REPLIES.add(task)
+    task.add_done_callback(_REPLIES.discard)
 
 
 class SessionConsumer(AsyncWebsocketConsumer):
@@ -136,6 +133,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.group = session_group(session.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        if can_write:
+            # A reply lost with the worker that was writing it (stopped mid-reply) is given when the student is back.
+            _start_reply(self.answer_unanswered(session.pk))
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
@@ -187,22 +187,47 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not allowed:
             await self.send_notice("You are sending messages very fast. Wait a moment, then try again.")
             return
-        # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-        turn, created = await store_student_turn(self.session, text, client_id)
+        # The reply is declared owed before its turn is stored, so that a page opening meanwhile does not take the
+        # turn for one whose reply was lost and answer it too.
+        claim = await reply_locks.claim_reply(self.session.pk)
+        try:
+            # Stored (and committed) before the model is called: nothing a student typed is ever lost.
+            turn, created = await store_student_turn(self.session, text, client_id)
+        except BaseException:
+            await claim.release()
+            raise
         if not created:
+            await claim.release()
             return  # a resend of a message we already have, and already answered or answering
         await self.channel_layer.group_send(self.group, {"type": "turn.stored", "turn_id": turn.pk})
-        task = asyncio.create_task(self.reply_to(turn))
-        _REPLIES.add(task)
-        task.add_done_callback(_REPLIES.discard)
+        _start_reply(self.reply_to(turn, claim))
 
     # -- the tutor's reply ---------------------------------------------------------------------------------
 
-    async def reply_to(self, student_turn: Turn) -> None:
+    async def answer_unanswered(self, session_id: int) -> None:
+        """Reply to the student turn that ends the transcript, when no worker, in any process, owes it a reply."""
+        if await turn_unanswered(session_id) is None:
+            return  # the usual case, found without taking the session's locks
+        claim = await reply_locks.claim_if_nothing_owed(session_id)
+        if claim is None:
+            return  # a reply is owed or under way: it answers that turn
+        try:
+            turn = await turn_unanswered(session_id)
+            await claim.share()
+        except BaseException:
+            await claim.release()
+            raise
+        if turn is None:
+            await claim.release()
+            return
+        await self.reply_to(turn, claim)
+
+    async def reply_to(self, student_turn: Turn, claim: reply_locks.ReplyClaim) -> None:
         session_id = student_turn.session_id
         bubble = f"pending-{student_turn.seq}"
         layer, group = self.channel_layer, session_group(session_id)
-        async with _session_lock(session_id):
+        # The claim is given up once the reply is stored or has failed; the turn is this session's, in every process.
+        async with claim, claim.turn():
             try:
                 planned = await plan_reply(session_id, student_turn.text)
                 await layer.group_send(group, {"type": "reply.start", "bubble": bubble})

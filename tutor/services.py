@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from .models import (
@@ -142,15 +142,48 @@ def turn_append(
 
     The session row is locked so two tabs sending at once get consecutive sequence numbers.
     """
-    locked = TutoringSession.objects.select_for_update().get(pk=session.pk)
+    # The UPDATE that stamps the session's activity also holds its row lock until commit: one statement where a
+    # SELECT ... FOR UPDATE and an UPDATE were two.
+    if not TutoringSession.objects.filter(pk=session.pk).update(updated_at=timezone.now()):
+        raise TutoringSession.DoesNotExist(f"no tutoring session {session.pk}")
+    return turn_append_locked(
+        session=session,
+        role=role,
+        text=text,
+        client_message_id=client_message_id,
+        move=move,
+        plan=plan,
+        guard_verdict=guard_verdict,
+        backend=backend,
+        latency_ms=latency_ms,
+    )
+
+
+def turn_append_locked(
+    *,
+    session: TutoringSession,
+    role: str,
+    text: str,
+    client_message_id: str | None = None,
+    move: str = "",
+    plan: dict[str, object] | None = None,
+    guard_verdict: dict[str, object] | None = None,
+    backend: str = "",
+    latency_ms: int | None = None,
+) -> tuple[Turn, bool]:
+    """:func:`turn_append` for a caller that already holds the session's row lock in its transaction and stamps
+    the session's ``updated_at`` itself (the tutor's reply saves the session anyway)."""
+    turns = Turn.objects.filter(session_id=session.pk)
     if client_message_id:
-        duplicate = Turn.objects.filter(session=locked, client_message_id=client_message_id).first()
-        if duplicate is not None:
-            return duplicate, False
-    last = Turn.objects.filter(session=locked).aggregate(m=Max("seq"))["m"] or 0
+        # The next number and a resend's stored turn, in one read.
+        seen = turns.aggregate(last=Max("seq"), duplicate=Max("pk", filter=Q(client_message_id=client_message_id)))
+        if seen["duplicate"] is not None:
+            return Turn.objects.get(pk=seen["duplicate"]), False
+    else:
+        seen = turns.aggregate(last=Max("seq"))
     turn = Turn.objects.create(
-        session=locked,
-        seq=last + 1,
+        session=session,
+        seq=(seen["last"] or 0) + 1,
         role=role,
         text=text,
         client_message_id=client_message_id or None,
@@ -160,7 +193,6 @@ def turn_append(
         backend=backend,
         latency_ms=latency_ms,
     )
-    TutoringSession.objects.filter(pk=locked.pk).update(updated_at=timezone.now())
     return turn, True
 
 

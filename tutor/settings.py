@@ -133,10 +133,18 @@ TEMPLATES = [
     },
 ]
 
+# Lower case: not a setting, so the URL (with its password) never shows on a debug page.
+_database_url = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+# Opening a PostgreSQL connection costs network and authentication round trips; with no reuse every ORM call of a
+# turn paid them again. Django keeps one connection per thread (the websocket consumers' ORM calls run on sync
+# threads, each with its own), and closes it after DB_CONN_MAX_AGE seconds. Health checks replace a kept connection
+# that the server or a pooler dropped while idle, instead of failing the request that picks it up. A SQLite
+# connection is a local file open: nothing to save.
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
-        conn_max_age=envint("DB_CONN_MAX_AGE", 0),
+        _database_url,
+        conn_max_age=envint("DB_CONN_MAX_AGE", 0 if _database_url.startswith("sqlite") else 60),
+        conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Q, QuerySet, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from knowledge_graph import selectors as kg_selectors
 from knowledge_graph import services as kg_services
+from knowledge_graph.bkt import DEFAULT_PARAMS
 from knowledge_graph.graph import SkillGraph
 from knowledge_graph.models import Evidence, Skill
 from knowledge_graph.recommend import ProblemOption, recommend_next
@@ -27,8 +28,8 @@ from pedagogy.prompting import DialogueTurn, build_messages
 from pedagogy.realize import Delivery, deliver
 from pedagogy.state import DialogueState
 
-from .models import Problem, Turn, TutoringSession
-from .services import session_start, turn_append
+from .models import Problem, Step, Turn, TutoringSession
+from .services import session_start, turn_append_locked
 
 PROBLEM_PREFETCH = ("skills", "steps__skills", "steps__hints", "steps__misconceptions")
 HELP_MESSAGES = {"hint": "Can I have a hint?", "stuck": "I'm stuck."}
@@ -90,7 +91,10 @@ class CompletedTurn:
 
 
 def _problem_for(session: TutoringSession) -> Problem:
-    return Problem.objects.prefetch_related(*PROBLEM_PREFETCH).get(pk=session.problem_id)
+    # The session's problem row is usually loaded with the session (select_related): only its content is read here.
+    problem = session.problem
+    prefetch_related_objects([problem], *PROBLEM_PREFETCH)
+    return problem
 
 
 def budget_for(session: TutoringSession) -> HintBudget:
@@ -98,6 +102,11 @@ def budget_for(session: TutoringSession) -> HintBudget:
     assignment = session.assignment
     if assignment is None:
         return HintBudget()
+    if assignment.hints_total is None:
+        # Only an assignment-wide limit reads what the other problems used: without one, no query.
+        return HintBudget(
+            hints_per_problem=assignment.hints_per_problem, tells_per_problem=assignment.tellings_per_problem
+        )
     others = TutoringSession.objects.filter(assignment=assignment, student_id=session.student_id).exclude(pk=session.pk)
     used = others.aggregate(h=Sum("hints_used"), t=Sum("tellings_used"))
     return HintBudget(
@@ -114,7 +123,10 @@ def dialogue(session_id: int, *, before_seq: int | None = None) -> list[Dialogue
     turns = Turn.objects.filter(session_id=session_id).exclude(role=Turn.Role.SYSTEM).order_by("seq")
     if before_seq is not None:
         turns = turns.filter(seq__lt=before_seq)
-    return [DialogueTurn(role="tutor" if t.role == Turn.Role.TUTOR else "student", text=t.text) for t in turns]
+    return [
+        DialogueTurn(role="tutor" if role == Turn.Role.TUTOR else "student", text=text)
+        for role, text in turns.values_list("role", "text")
+    ]
 
 
 def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "paraphrase") -> PlannedTurn:
@@ -123,7 +135,7 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
     problem = _problem_for(session)
     domain_problem = problem.to_domain()
     state = DialogueState.from_json(session.dialogue_state) if session.dialogue_state else None
-    mastery = kg_selectors.mastery_for_learner(learner=session.student, codes=domain_problem.all_skills())
+    mastery = kg_selectors.mastery_for_learner(learner=session.student_id, codes=domain_problem.all_skills())
     plan, new_state = plan_turn(
         domain_problem,
         state,
@@ -178,14 +190,14 @@ def session_skill_moves(session: TutoringSession) -> list[SkillMove]:
     The figures are the panel's own rows (stored mastery now, against mastery when the session started), so the
     two always agree, even when a teacher's override or another session changed a skill in between.
     """
-    codes = _skill_codes(session)
     tutor_turns = Turn.objects.filter(session=session, role=Turn.Role.TUTOR).values("pk")
     practised = set(
         Evidence.objects.filter(
             learner_id=session.student_id, kind=Evidence.Kind.OBSERVATION, turn_id__in=tutor_turns
         ).values_list("skill__code", flat=True)
     )
-    rows = _rows(session, codes, _mastery_at_start(session, codes))
+    rows = _rows(session)
+    rows = _with_before(rows, _mastery_at_start(session, rows))
     # ``percent - moved`` is the start figure rounded as the panel rounds it.
     return [SkillMove(r.code, r.name, r.percent - r.moved, r.percent) for r in rows if r.code in practised]
 
@@ -196,27 +208,38 @@ def mastery_rows(session: TutoringSession, before: dict[str, float] | None = Non
     While the problem is open a row's change is measured from ``before`` (the figures before the latest turn); once
     it is solved, from the start of the session, so the panel shows the same moves as the wrap-up beside it.
     """
-    codes = _skill_codes(session)
+    rows = _rows(session)
     if session.status == TutoringSession.Status.SOLVED:
-        before = _mastery_at_start(session, codes)
-    return _rows(session, codes, before)
+        before = _mastery_at_start(session, rows)
+    return _with_before(rows, before)
 
 
-def _skill_codes(session: TutoringSession) -> list[str]:
-    codes = list(Skill.objects.filter(steps__problem_id=session.problem_id).values_list("code", flat=True).distinct())
-    return codes + list(session.problem.skills.exclude(code__in=codes).values_list("code", flat=True))
-
-
-def _mastery_at_start(session: TutoringSession, codes: list[str]) -> dict[str, float]:
-    return kg_selectors.mastery_at(learner=session.student, codes=codes, when=session.started_at)
-
-
-def _rows(session: TutoringSession, codes: list[str], before: dict[str, float] | None) -> list[MasteryRow]:
-    names = dict(Skill.objects.filter(code__in=codes).values_list("code", "name"))
-    mastery = kg_selectors.mastery_for_learner(learner=session.student, codes=codes)
-    return sorted(
-        (MasteryRow(c, names.get(c, c), mastery[c], (before or {}).get(c)) for c in codes), key=lambda r: r.name
+def _problem_skills(session: TutoringSession) -> QuerySet[Skill]:
+    """The skills the session's problem and its steps are tagged with (subqueries, so each skill comes once)."""
+    problem_id = session.problem_id
+    return Skill.objects.filter(
+        Q(pk__in=Step.skills.through.objects.filter(step__problem_id=problem_id).values("skill_id"))
+        | Q(pk__in=Problem.skills.through.objects.filter(problem_id=problem_id).values("skill_id"))
     )
+
+
+def _mastery_at_start(session: TutoringSession, rows: list[MasteryRow]) -> dict[str, float]:
+    return kg_selectors.mastery_at(
+        learner=session.student_id,
+        codes=[r.code for r in rows],
+        when=session.started_at,
+        current={r.code: r.mastery for r in rows},
+    )
+
+
+def _rows(session: TutoringSession) -> list[MasteryRow]:
+    """The problem's skills with name and mastery now, by name: one query."""
+    found = kg_selectors.skill_mastery(learner=session.student_id, skills=_problem_skills(session))
+    return sorted((MasteryRow(m.code, m.name, m.mastery) for m in found), key=lambda r: r.name)
+
+
+def _with_before(rows: list[MasteryRow], before: dict[str, float] | None) -> list[MasteryRow]:
+    return [replace(r, before=(before or {}).get(r.code)) for r in rows]
 
 
 def next_problem_for(session: TutoringSession) -> NextProblem | None:
@@ -249,6 +272,7 @@ def next_problem_for(session: TutoringSession) -> NextProblem | None:
     if not options:
         return None
     codes = {c for o in options for c in o.skills}
+    known = kg_selectors.skill_mastery(learner=session.student_id, skills=Skill.objects.filter(code__in=codes))
     graph: SkillGraph = kg_selectors.skill_graph()
     recent = list(
         TutoringSession.objects.filter(student_id=session.student_id)
@@ -258,9 +282,9 @@ def next_problem_for(session: TutoringSession) -> NextProblem | None:
     choice = recommend_next(
         options,
         graph=graph,
-        mastery=kg_selectors.mastery_for_learner(learner=session.student, codes=codes),
+        mastery={**dict.fromkeys(codes, DEFAULT_PARAMS.prior), **{m.code: m.mastery for m in known}},
         recent=[str(r) for r in recent],
-        skill_names=dict(Skill.objects.filter(code__in=codes).values_list("code", "name")),
+        skill_names={m.code: m.name for m in known},
     )
     if choice is None:
         return None
@@ -286,7 +310,8 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
         delivery = template_delivery(planned)
     plan = planned.plan
     latency_ms = round((time.monotonic() - planned.started) * 1000)
-    turn, _ = turn_append(
+    # The session row is locked above and saved below (which stamps updated_at): no second lock, no second stamp.
+    turn, _ = turn_append_locked(
         session=session,
         role=Turn.Role.TUTOR,
         text=delivery.text,
@@ -344,3 +369,21 @@ def session_begin(*, student: Any, problem: Problem, assignment: Any) -> tuple[T
     if created:
         session_open(session=session)
     return session, created
+
+
+def turn_unanswered(session_id: int) -> Turn | None:
+    """The student's turn that ends the transcript, when the session still takes messages: a reply to it is owed.
+
+    Only meaningful while no reply is owed or under way anywhere (``reply_locks.claim_if_nothing_owed``): then such
+    a turn is one whose reply was lost, its worker stopped between storing the student's turn and the tutor's.
+    """
+    last = (
+        Turn.objects.filter(session_id=session_id)
+        .exclude(role=Turn.Role.SYSTEM)
+        .select_related("session")
+        .order_by("-seq")
+        .first()
+    )
+    if last is None or last.role != Turn.Role.STUDENT or last.session.status == TutoringSession.Status.ABANDONED:
+        return None
+    return last

@@ -1,0 +1,157 @@
+"""One reply at a time per session across every server process, and no student turn left without a reply.
+
+A second server process is simulated the way one differs from this one: its in-process locks are its own (each reply
+gets a fresh one here), so only what the database shares between processes can keep two replies apart.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from tests.conftest import require
+from tests.integration.conftest import World
+from tests.standin_vllm import Request, _draft, chunk, delta, sse, start_sse
+from tutor import consumers, reply_locks, services, tutoring
+from tutor.models import Turn, TutoringSession
+
+from .conftest import open_socket, say, until_final
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("release_db_connections")]
+
+
+def slow_paraphrase(pause: float = 0.05) -> Any:
+    """A model server that says the plan's draft, word by word, slowly enough for two replies to overlap."""
+
+    async def respond(request: Request, writer: asyncio.StreamWriter) -> None:
+        await start_sse(writer)
+        for word in _draft(request.body["messages"]).split(" "):  # type: ignore[arg-type]
+            writer.write(chunk(sse(delta(word + " "))))
+            await writer.drain()
+            await asyncio.sleep(pause)
+        writer.write(chunk(sse(delta("", "stop")) + b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await writer.drain()
+
+    return respond
+
+
+def on_postgresql() -> None:
+    require(connection.vendor == "postgresql", "locks across processes are PostgreSQL's (DATABASE_URL)")
+
+
+@database_sync_to_async
+def opened(world: World) -> TutoringSession:
+    tutoring.session_open(session=world.session)
+    return world.session
+
+
+@database_sync_to_async
+def left_unanswered(session: TutoringSession, text: str) -> None:
+    """A student turn stored by a worker that was stopped before the tutor's reply was."""
+    services.turn_append(session=session, role=Turn.Role.STUDENT, text=text, client_message_id="left")
+
+
+@database_sync_to_async
+def stored_roles(session_id: int) -> list[str]:
+    return list(Turn.objects.filter(session_id=session_id).order_by("seq").values_list("role", flat=True))
+
+
+@database_sync_to_async
+def tutor_turns(session_id: int) -> list[Turn]:
+    return list(Turn.objects.filter(session_id=session_id, role=Turn.Role.TUTOR).order_by("seq"))
+
+
+@database_sync_to_async
+def session_row(session_id: int) -> TutoringSession:
+    return TutoringSession.objects.get(pk=session_id)
+
+
+async def test_replies_from_two_processes_are_each_planned_from_the_state_the_other_stored(
+    world_tx: World, llm_backend: Any, serve: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_postgresql()
+    server = await serve(slow_paraphrase())
+    llm_backend("openai", server.url)
+    settings.TUTOR_LLM_PROMPT_MODE = "paraphrase"  # the model is given the draft it says
+    # Each reply as if on a worker of its own: no in-process lock is shared between them.
+    monkeypatch.setattr(reply_locks, "session_turn_lock", lambda session_id: asyncio.Lock())
+    planned_from: list[int] = []
+    plan_reply = consumers.plan_reply
+
+    async def recording_plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
+        planned = await plan_reply(session_id, message)
+        planned_from.append(planned.based_on_turns)
+        return planned
+
+    monkeypatch.setattr(consumers, "plan_reply", recording_plan_reply)
+    session = await opened(world_tx)
+    tab1 = await open_socket(world_tx.student, session.pk)
+    tab2 = await open_socket(world_tx.student, session.pk)
+    await say(tab1, "Can I have a hint?", "tab1")
+    await say(tab2, "Can I have a hint?", "tab2")
+    for _ in range(2):  # every tab sees both replies
+        await until_final(tab1)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=30)
+    assert sorted(planned_from) == [1, 2]  # the second planned after the first was stored, not from the same state
+    replies = (await tutor_turns(session.pk))[1:]
+    # Neither model reply was thrown away for having answered a state that had moved on.
+    assert [t.guard_verdict["source"] for t in replies] == ["model", "model"]
+    assert [t.backend for t in replies] == ["openai:tutor", "openai:tutor"]
+    row = await session_row(session.pk)
+    assert row.dialogue_state["turns"] == 3  # opening and two replies: neither state was written over the other
+    assert row.hints_used == row.dialogue_state["hints_used"] == 2
+    assert replies[0].plan["hint"] != replies[1].plan["hint"]  # the second reply gave the next rung of the ladder
+    await tab1.disconnect()
+    await tab2.disconnect()
+
+
+async def test_a_student_turn_left_without_a_reply_is_answered_when_the_session_is_opened(
+    world_tx: World, llm_backend: Any
+) -> None:
+    session = await opened(world_tx)
+    await left_unanswered(session, "24")
+    tab = await open_socket(world_tx.student, session.pk)
+    frames = await until_final(tab)
+    assert "pending-2" in frames[0]  # the reply to turn 2 comes as any reply does
+    assert await stored_roles(session.pk) == ["tutor", "student", "tutor"]
+    assert (await tutor_turns(session.pk))[-1].plan["outcomes"]  # it answered "24": the first step is resolved
+    await tab.disconnect()
+    again = await open_socket(world_tx.student, session.pk)
+    assert await again.receive_nothing(timeout=0.5)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
+    assert await stored_roles(session.pk) == ["tutor", "student", "tutor"]  # answered once
+    await again.disconnect()
+
+
+async def test_a_turn_whose_reply_another_process_owes_is_left_to_it_until_that_process_is_gone(
+    world_tx: World, llm_backend: Any
+) -> None:
+    on_postgresql()
+    session = await opened(world_tx)
+    await left_unanswered(session, "24")
+    # Another worker has stored the turn and is replying: it holds the session's reply as owed on its connection.
+    other_worker = await reply_locks._connect()
+    await reply_locks._ask(other_worker, "pg_advisory_lock_shared", reply_locks.OWED_KEY, session.pk)
+    tab = await open_socket(world_tx.student, session.pk)
+    assert await tab.receive_nothing(timeout=0.5)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
+    assert await stored_roles(session.pk) == ["tutor", "student"]
+    await tab.disconnect()
+    await other_worker.close()  # the worker is stopped: its connection and what it held go with it
+    tab = await open_socket(world_tx.student, session.pk)
+    await until_final(tab)
+    assert await stored_roles(session.pk) == ["tutor", "student", "tutor"]
+    await tab.disconnect()
+
+
+async def test_a_watching_teacher_does_not_answer_for_the_tutor(world_tx: World, llm_backend: Any) -> None:
+    session = await opened(world_tx)
+    await left_unanswered(session, "24")
+    teacher = await open_socket(world_tx.teacher, session.pk)
+    assert await teacher.receive_nothing(timeout=0.5)
+    assert await stored_roles(session.pk) == ["tutor", "student"]
+    await teacher.disconnect()
