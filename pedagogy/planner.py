@@ -211,11 +211,9 @@ class _TurnPlanner:
             return self._rule_change(node, u)
         reading = read_message(message, givens=self.tree.given_values)
         alignment = self._align(node, reading)
-        self.message_values = frozenset(
-            {m.value for m in find_numbers(reading.text)} | {v for c in reading.claims for v in (*c.operands, c.stated)}
-        )
-        said = [format_number(m.value) for m in find_numbers(reading.text)]
-        st.student_numbers = (st.student_numbers + said)[-MAX_NUMBERS:]
+        written = [m.value for m in find_numbers(reading.text)]
+        self.message_values = frozenset(written) | {v for c in reading.claims for v in (*c.operands, c.stated)}
+        st.student_numbers = (st.student_numbers + [format_number(v) for v in written])[-MAX_NUMBERS:]
         if u.intent == "answer_request":
             st.answer_requests += 1
             if st.answer_requests >= self.policy.flag_after_answer_requests:
@@ -430,9 +428,7 @@ class _TurnPlanner:
 
     def _how(self, node: TreeNode) -> Resolution:
         prog = self.st.progress(node.id)
-        prog.attempts += 1
-        if prog.attempts == 1:
-            prog.first_attempt_correct = prog.help_seen == 0
+        prog.record_attempt(correct=True)
         return "unaided" if prog.attempts == 1 and prog.help_seen == 0 else "after_help"
 
     def _answer_wrong_claim(
@@ -449,9 +445,7 @@ class _TurnPlanner:
         prog = st.progress(node.id)
         claim = wrong.claim
         said = claim.said
-        prog.attempts += 1
-        if prog.attempts == 1:
-            prog.first_attempt_correct = False
+        prog.record_attempt(correct=False)
         prog.wrong_values.append(said)
         shown = tuple(c.shown for c in credited)
         if wrong.misconception is not None and wrong.misconception.wrong not in prog.misconceptions_addressed:
@@ -543,9 +537,7 @@ class _TurnPlanner:
             return self._unclear(node, reading)
         short = text.strip() if len(text.strip()) <= 20 else ""
         said = short or check.value or text.strip()[:60]
-        prog.attempts += 1
-        if prog.attempts == 1:
-            prog.first_attempt_correct = check.is_correct and prog.help_seen == 0
+        prog.record_attempt(check.is_correct)
         if check.is_correct:
             how: Resolution = "unaided" if prog.attempts == 1 and prog.help_seen == 0 else "after_help"
             self._resolve(node, how)

@@ -33,6 +33,12 @@ class NodeProgress:
     example_given: bool = False  # a worked example of a similar case was shown
     hints_given: int = 0  # hints, smaller questions and worked examples given on this step (each one charged)
 
+    def record_attempt(self, correct: bool) -> None:
+        """Count an answer to this node; the first one is the knowledge-tracing observation (right with no help)."""
+        self.attempts += 1
+        if self.attempts == 1:
+            self.first_attempt_correct = correct and self.help_seen == 0
+
     @property
     def failures(self) -> int:
         return len(self.wrong_values) + self.help_requests
