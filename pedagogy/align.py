@@ -145,10 +145,14 @@ def _align_claim(
         return AlignedClaim(claim, "correct", match)
     node_id = _node_by_operands(claim, tree, current, resolved) if claim.operands else current
     misconception = tree.misconception_for(tree.node(node_id), claim.text, _mention(claim))
+    value_only = misconception is not None and not misconception.pattern
+    other_numbers = claim.kind == "equation" and not set(claim.operands) <= _operands_of(tree, node_id)
     if misconception is not None and not (
-        not misconception.pattern and claim.stated in tree.given_values and not claim.bare
+        value_only and ((claim.stated in tree.given_values and not claim.bare) or other_numbers)
     ):
-        # A value misconception never fires on a number the problem gives ("8 pounds" is Joey's, not a slip).
+        # A value misconception ("it looks like you added") never fires on a number the problem gives ("8 pounds" is
+        # Joey's, not a slip), nor on a calculation with numbers other than the step's own: "200 x 0.5 = 100" on the
+        # way to 200 + 100 is not the step done with another operation.
         return AlignedClaim(claim, "misconception", node_id, misconception=misconception)
     return AlignedClaim(claim, "unverified", node_id)
 

@@ -325,6 +325,14 @@ _BODY: dict[str, tuple[str, ...]] = {
         "You worked out {claim} correctly. Which quantity is {value}, and which quantity does the question want?",
         "{claim} is right as arithmetic. Tell me what {value} means here: is it the answer, or part of the way?",
     ),
+    # The same for a value stated without its calculation: nothing to call right as arithmetic.
+    "mistake_path_value": (
+        "You found {value}. What does {value} stand for in the story, and is it what the question asks for?",
+        "Tell me what {value} means here: is it the answer, or part of the way there?",
+        "Where does {value} fit in the story? Check it against what the question wants.",
+        "Read the question again: does it ask for {value}, or for something you still have to work out?",
+        "Let's look at {value}. Which quantity is it, and which quantity does the question want?",
+    ),
     # An answer that stops short: a value that is not the whole answer, or lacks the unit the question asks for.
     "mistake_partial": (
         "Almost! {value} is close, but it doesn't finish the job yet. What exactly does the question ask for?",
@@ -554,6 +562,8 @@ def _body_key(plan: TurnPlan) -> str:
         claim = plan.claim or ""
         unfinished = "=" not in claim and _EXPRESSION_RE.search(claim) and not _FRACTION_RE.fullmatch(claim)
         return "mistake_partial_expression" if unfinished else "mistake_partial"
+    if kind == "point_at_mistake" and plan.mistake == "path" and plan.claim and "=" not in plan.claim:
+        return "mistake_path_value"
     if kind == "point_at_mistake":
         return f"mistake_{plan.mistake}" if plan.mistake in _MISTAKE_POOLS else "mistake"
     if kind == "hints_used_up" and plan.help_given == 0:
