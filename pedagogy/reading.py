@@ -331,6 +331,7 @@ class _Token:
     # Of the sentence the token is in, worked out once per message: a question the student asks; doubt words.
     in_question: bool = False
     doubtful: bool = False
+    sentence: int = 0  # which sentence of the message, counted from 0
 
 
 @dataclass
@@ -542,6 +543,10 @@ def _tokenize(text: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
     for mention in find_numbers(text):
+        if _full_stop_typed_against(text, mention):
+            # "a fraction of a person.4": a full stop typed against the next number, not a decimal point.
+            digits = mention.text[1:]
+            mention = NumberMention(Fraction(digits), mention.start + 1, mention.end, digits, mention.form)
         dozen = _DOZEN_AFTER_RE.match(text, mention.end)
         if dozen and mention.form == "digits":
             # "3 dozen" is 36 items, as the words "three dozen" already are.
@@ -560,6 +565,11 @@ def _tokenize(text: str) -> list[_Token]:
                 token.kind, token.value = "word", ""
     _mark_sentences(tokens)
     return tokens
+
+
+def _full_stop_typed_against(text: str, mention: NumberMention) -> bool:
+    starts_with_point = mention.text[:1] == "." and mention.text[1:].isdigit()
+    return starts_with_point and mention.start > 0 and text[mention.start - 1].isalpha()
 
 
 def _gap_tokens(text: str, start: int, end: int) -> list[_Token]:
@@ -919,11 +929,19 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
     return None, consumed, k
 
 
+_ADJUNCT_WORDS = frozenset({"in", "per", "for", "over", "within", "every", "each"})
+
+
 def _previous_number(tokens: list[_Token], i: int) -> _Token | None:
-    for j in range(i - 1, -1, -1):
-        if tokens[j].kind == "num":
+    """What "it" stands for: the last number before, passing over one that only says when or how often ("the 8
+    pounds he lost in 4 weeks and divided it by 4" divides the 8)."""
+    numbers = [j for j in range(i - 1, -1, -1) if tokens[j].kind == "num"]
+    for j in numbers:
+        if tokens[j].sentence != tokens[i].sentence:
+            break
+        if not (j > 0 and tokens[j - 1].text.lower() in _ADJUNCT_WORDS):
             return tokens[j]
-    return None
+    return tokens[numbers[0]] if numbers else None
 
 
 def _counts_after(text: str, end: int) -> str | None:
@@ -1007,6 +1025,9 @@ def _add_value_claims(
             and _of_number(tokens, k)
         ):
             others.append((mention, "operand"))  # "25% of 80", "half of the 26 girls": part of a calculation
+            continue
+        if nxt is not None and nxt.kind == "of" and _share_worked_with(mention, tokens, k, claims):
+            others.append((mention, "operand"))  # "1% of them will explode, which is 0.01 x 47500 = 475"
             continue
         if re.match(r"[A-Za-z](?![A-Za-z])", text[t.end : t.end + 2]):
             others.append((mention, "algebra"))  # "4n + 7": a coefficient, not a value
@@ -1107,6 +1128,24 @@ def _of_number(tokens: list[_Token], k: int) -> bool:
     return False
 
 
+def _share_worked_with(mention: NumberMention, tokens: list[_Token], k: int, claims: list[Claim]) -> bool:
+    """A share ("1% of them", "the 1% of those candles") that a later calculation of the message multiplies by, and
+    that no conclusion word presents as a finding ("that means 95% of the candles ..." is one): the student names
+    what they are about to work with."""
+    if not (mention.percent or 0 < mention.value < 1):
+        return False
+    if any(w in _CONCLUSION_CUES for w in _words_before(tokens, k, 3)):
+        return False
+    share = mention.proportion if mention.percent else mention.value
+    named = k > 0 and tokens[k - 1].text.lower() == "the"  # "the 1% of those candles": one already in mind
+    ends = (t.start for t in tokens[k:] if t.kind == "end" and t.text.strip() in (".", "!", "?", ";"))
+    sentence_end = next(ends, tokens[-1].end)
+    return any(
+        c.kind == "equation" and tokens[k].start < c.start and (named or c.start < sentence_end) and share in c.operands
+        for c in claims
+    )
+
+
 def _in_brackets(tokens: list[_Token], k: int) -> bool:
     before = tokens[k - 1] if k > 0 else None
     j = k + 1
@@ -1162,6 +1201,8 @@ def _converted(tokens: list[_Token], k: int) -> bool:
         mention = tokens[j].mention
         if tokens[j].kind == "num" and mention is not None and mention.form != "words":
             return True
+        if tokens[j].text.lower() in ("number", "amount"):
+            return False  # "by the number of chickens, which is 20": the problem's number, named
         j -= 1
     return False
 
@@ -1194,7 +1235,7 @@ def _mark_sentences(tokens: list[_Token]) -> None:
     def boundary(t: _Token) -> bool:
         return (t.kind == "end" and t.text.strip() in (".", "!", "?", ";", "")) or t.text == "\n"
 
-    start = 0
+    start = number = 0
     for k in range(len(tokens) + 1):
         if k < len(tokens) and not boundary(tokens[k]):
             continue
@@ -1204,7 +1245,8 @@ def _mark_sentences(tokens: list[_Token]) -> None:
             sentence[-1].text.strip() == "?" or any(t.text.lower() in _DOUBT_WORDS for t in sentence)
         )
         for t in sentence:
-            t.in_question, t.doubtful = question, doubtful
+            t.in_question, t.doubtful, t.sentence = question, doubtful, number
+        number += 1
         start = k + 1
 
 

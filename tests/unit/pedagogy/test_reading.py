@@ -130,3 +130,30 @@ def test_a_list_of_bare_values_is_a_guess_not_an_answer() -> None:
 def test_the_same_amount_in_two_units_is_not_a_hedge() -> None:
     reading = read_message("It takes 1.5 minutes or 90 seconds, so 90 x 60 = 5400 seconds")
     assert not reading.hedged and [c.shown for c in reading.claims] == ["90", "90 \u00d7 60 = 5400"]
+
+
+def test_a_share_named_before_the_calculation_that_uses_it_is_an_operand() -> None:
+    text = "Out of the 47500 candles, 1% of them will still explode, which is 0.01 x 47500 = 475 candles."
+    assert shown(text) == ["0.01 \u00d7 47500 = 475"]
+
+
+def test_a_share_found_in_its_own_sentence_is_still_a_claim() -> None:
+    text = "That means 95% of the candles don't have the defect. So 95% of them is 0.95 x 50000 = 47500 candles."
+    assert shown(text) == ["95%", "0.95 \u00d7 50000 = 47500"]
+
+
+def test_a_full_stop_typed_against_a_number_is_not_a_decimal_point() -> None:
+    reading = read_message("She can only invite 4 friends since she cannot invite a fraction of a person.4")
+    assert [c.shown for c in reading.claims] == ["4"]
+
+
+def test_it_stands_for_the_amount_not_for_the_time_it_took() -> None:
+    text = "I took the 8 pounds he lost in 4 weeks and divided it by 4, which gave me 2 pounds per week."
+    claim = only(text, givens=(8, 4))
+    assert claim.operands == (Fraction(8), Fraction(4))
+    assert claim.arithmetic_ok
+
+
+def test_a_given_named_as_the_number_of_something_is_not_a_claim() -> None:
+    text = "Then I multiplied 3 cups by the number of chickens, which is 20, to get the cups needed, which is 60 cups."
+    assert shown(text, givens=(3, 20)) == ["60"]
