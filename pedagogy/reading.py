@@ -1136,12 +1136,15 @@ def _share_worked_with(mention: NumberMention, tokens: list[_Token], k: int, cla
         return False
     if any(w in _CONCLUSION_CUES for w in _words_before(tokens, k, 3)):
         return False
-    share = mention.proportion if mention.percent else mention.value
+    shares = {mention.value, mention.proportion}  # "1% x 2500" keeps the 1 as written, "0.01 x 2500" the proportion
     named = k > 0 and tokens[k - 1].text.lower() == "the"  # "the 1% of those candles": one already in mind
     ends = (t.start for t in tokens[k:] if t.kind == "end" and t.text.strip() in (".", "!", "?", ";"))
     sentence_end = next(ends, tokens[-1].end)
     return any(
-        c.kind == "equation" and tokens[k].start < c.start and (named or c.start < sentence_end) and share in c.operands
+        c.kind == "equation"
+        and tokens[k].start < c.start
+        and (named or c.start < sentence_end)
+        and shares & set(c.operands)
         for c in claims
     )
 

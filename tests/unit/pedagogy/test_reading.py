@@ -137,6 +137,14 @@ def test_a_share_named_before_the_calculation_that_uses_it_is_an_operand() -> No
     assert shown(text) == ["0.01 \u00d7 47500 = 475"]
 
 
+def test_the_share_a_plan_names_is_an_operand_of_the_calculation_that_follows() -> None:
+    text = (
+        "I need to calculate the 1% of those candles that will explode. "
+        "So, 5% of 50000 is 2500 candles, and 1% of those 2500 is 25 candles."
+    )
+    assert shown(text, givens=(5, 50000)) == ["5% \u00d7 50000 = 2500", "1% \u00d7 2500 = 25"]
+
+
 def test_a_share_found_in_its_own_sentence_is_still_a_claim() -> None:
     text = "That means 95% of the candles don't have the defect. So 95% of them is 0.95 x 50000 = 47500 candles."
     assert shown(text) == ["95%", "0.95 \u00d7 50000 = 47500"]
