@@ -239,8 +239,13 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
     """Whether a claim with the node's value can be about the node's quantity (align by more than the value):
     1. money cannot answer a count ("$150" is not 150 cards), nor a count money;
     2. "each" cannot answer "both" or "in total", nor the reverse;
-    3. a calculation that shares no number with the step's own calculation reached the value by coincidence."""
+    3. a calculation that shares no number with the step's own calculation reached the value by coincidence.
+    A scaffold whose value is its step's ("What is 28 / 2?" for "How many fish are in both aquariums?") stands for
+    the step's quantity, so the step's question counts too."""
     question = node.prompt
+    parent = tree.node(node.parent) if node.kind == "scaffold" and node.parent else None
+    if parent is not None and _value_of(parent) is not None and _value_of(parent) == _value_of(node):
+        question += " " + parent.prompt
     if claim.money and _COUNT_QUESTION_RE.search(question) and not _MONEY_QUESTION_RE.search(question):
         return False
     if claim.context:
@@ -314,6 +319,10 @@ def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
     if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     return scored[0][1]
+
+
+def _value_of(node: TreeNode) -> Fraction | None:
+    return node.expected.value if node.expected is not None else None
 
 
 def _node_for_value(value: Fraction, tree: QuestionTree, current: str, resolved: frozenset[str]) -> str | None:
