@@ -1,6 +1,7 @@
 """Live tutoring under load: many students talking to the tutor over websockets at once, through a real daphne.
 
-    python -m bench.load --sessions 1,10,50 [--turns 3] [--database tutor_bench_load] [--port 8765]
+    python -m bench.load --sessions 1,10,50,200 [--turns 3] [--workers 1] [--idle 1000 --idle-seconds 300]
+                         [--database tutor_bench_load] [--port 8765]
 
 It creates a throw-away PostgreSQL database (migrated, with the demo content and class, and one student with a
 session on a demo problem per simulated student), starts a stand-in model server (``bench.load_standin``: 300 ms to
@@ -8,7 +9,11 @@ the first token, then 40 tokens) and daphne with the production channel layer (R
 then for each concurrency level lets that many students send ``--turns`` messages one after another, each waiting
 for the tutor's finished reply. Per level it prints messages sent / stored / answered, frames, lost turns, the
 app's added time to first streamed text (observed minus the stand-in's 300 ms) and the time to the finished reply
-(p50/p95/p99), and daphne's CPU time and memory. The database is dropped at the end. The last line is JSON.
+(p50/p95/p99), and daphne's CPU time and memory. With ``--workers N``, N daphne processes serve on consecutive ports
+(the same PostgreSQL and Redis, as behind a load balancer) and the students are split between them; CPU time and
+memory are then summed over the processes. ``--idle N`` then opens N websockets on the sessions of fifty more
+students, leaves them idle for ``--idle-seconds`` and counts those the server dropped meanwhile, and those that still
+answer the page's re-sync frame afterwards. The database is dropped at the end. The last line is JSON.
 
 A benchmark reports, it does not judge: it exits 0 whatever the figures, and says whether the target holds.
 """
@@ -16,6 +21,7 @@ A benchmark reports, it does not judge: it exits 0 whatever the figures, and say
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -273,7 +279,11 @@ class Student:
     session_id: int
 
 
-def seed_students(counts: list[int]) -> dict[int, list[Student]]:
+# Students whose sessions carry the idle sockets: each socket re-syncs once, well under the per-user sync limit.
+IDLE_STUDENTS = 50
+
+
+def seed_students(counts: list[int], idle: int = 0) -> dict[int, list[Student]]:
     """Demo content and class, then fresh students per level (so each level starts from opened sessions, not from
     the dialogue an earlier level left behind), each with a session on the first demo problem of an assignment."""
     from django.conf import settings
@@ -291,16 +301,17 @@ def seed_students(counts: list[int]) -> dict[int, list[Student]]:
     if problem is None:
         raise RuntimeError("the demo assignment has no problem")
     students: dict[int, list[Student]] = {}
-    for count in counts:
+    groups = [(count, f"load-{count}") for count in counts] + ([(IDLE_STUDENTS, "idle")] if idle else [])
+    for count, name in groups:
         for i in range(count):
             # No password: hashing one costs a good part of a second, and the cookie comes from force_login.
-            user = User.objects.create_user(username=f"load-{count}-{i}", password=None, role=User.Role.STUDENT)
+            user = User.objects.create_user(username=f"{name}-{i}", password=None, role=User.Role.STUDENT)
             Enrollment.objects.create(classroom=assignment.classroom, student=user)
             session, _ = tutoring.session_begin(student=user, problem=problem, assignment=assignment)
             client = Client()
             client.force_login(user)
             cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-            students.setdefault(count, []).append(Student(cookie, session.pk))
+            students.setdefault(-1 if name == "idle" else count, []).append(Student(cookie, session.pk))
     return students
 
 
@@ -312,18 +323,19 @@ def stored_counts(session_ids: list[int]) -> tuple[int, int]:
     return turns.filter(role=Turn.Role.STUDENT).count(), turns.filter(role=Turn.Role.TUTOR).count() - len(session_ids)
 
 
-def run_clients(
-    students: list[Student], base_url: str, turns: int, daphne_pid: int
-) -> tuple[list[TurnTiming], float, int]:
+def run_clients(spec: dict[str, Any], daphne_pids: list[int]) -> tuple[dict[str, Any], int]:
     """Run the students in a process of their own (``bench.load_clients``); sample daphne's memory meanwhile.
 
     Their own process: Django, once set up here, has already chosen Twisted for autobahn's async helpers, and the
     students' event loop should not share a GIL with this process's database work anyway."""
     import psutil
 
-    spec = {"base_url": base_url, "turns": turns, "students": [[s.cookie, s.session_id] for s in students]}
-    daphne = psutil.Process(daphne_pid)
-    peak_rss = daphne.memory_info().rss
+    servers = [psutil.Process(pid) for pid in daphne_pids]
+
+    def rss() -> int:
+        return sum(p.memory_info().rss for p in servers)
+
+    peak_rss = rss()
     with tempfile.TemporaryFile() as out:
         clients = subprocess.Popen(
             [sys.executable, "-m", "bench.load_clients"], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=out
@@ -332,27 +344,32 @@ def run_clients(
         clients.stdin.write(json.dumps(spec).encode())
         clients.stdin.close()
         while clients.poll() is None:
-            peak_rss = max(peak_rss, daphne.memory_info().rss)
+            peak_rss = max(peak_rss, rss())
             time.sleep(0.25)
         out.seek(0)
-        result = json.loads(out.read() or b"{}")
-    timings = [TurnTiming(**t) for t in result.get("timings", [])]
-    return timings, float(result.get("wall_s", 0.0)), peak_rss
+        result: dict[str, Any] = json.loads(out.read() or b"{}")
+    return result, peak_rss
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
     import psutil
 
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    return sum(float(t.user + t.system) for t in (psutil.Process(pid).cpu_times() for pid in pids))
 
 
-def measure_level(students: list[Student], base_url: str, turns: int, daphne_pid: int) -> dict[str, Any]:
-    cpu_before = cpu_seconds(daphne_pid)
-    timings, wall, peak_rss = run_clients(students, base_url, turns, daphne_pid)
+def spread(students: list[Student], base_urls: list[str]) -> list[list[Any]]:
+    """Each student's socket on one of the servers, in turn: as a load balancer spreads new connections."""
+    return [[s.cookie, s.session_id, base_urls[i % len(base_urls)]] for i, s in enumerate(students)]
+
+
+def measure_level(students: list[Student], base_urls: list[str], turns: int, daphne_pids: list[int]) -> dict[str, Any]:
+    cpu_before = cpu_seconds(daphne_pids)
+    result, peak_rss = run_clients({"turns": turns, "students": spread(students, base_urls)}, daphne_pids)
+    timings = [TurnTiming(**t) for t in result.get("timings", [])]
+    wall = float(result.get("wall_s", 0.0))
     # Replies still finishing after a lost turn are counted in this level's stored figures, not the next one's.
     time.sleep(1.0)
-    cpu = cpu_seconds(daphne_pid) - cpu_before
+    cpu = cpu_seconds(daphne_pids) - cpu_before
     ids = [s.session_id for s in students]
     stored, replies = stored_counts(ids)
     level = summarize(
@@ -375,6 +392,29 @@ def reply_sources(session_ids: list[int]) -> dict[str, int]:
     return dict(Counter(str((v or {}).get("source", "?")) for v in verdicts))
 
 
+def daphne_command(port: int) -> list[str]:
+    return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "tutor.asgi:application"]
+
+
+def measure_idle(
+    students: list[Student], base_urls: list[str], sockets: int, seconds: float, daphne_pids: list[int]
+) -> dict[str, Any]:
+    """Hold ``sockets`` idle websockets (spread over these students' sessions and the servers) for ``seconds``."""
+    tabs = [students[i % len(students)] for i in range(sockets)]
+    result, peak_rss = run_clients({"idle_seconds": seconds, "students": spread(tabs, base_urls)}, daphne_pids)
+    idle: dict[str, Any] = result.get("idle", {})
+    idle["daphne_rss_mb"] = round(peak_rss / 2**20, 1)
+    return idle
+
+
+def idle_row(idle: dict[str, Any]) -> str:
+    return (
+        f"idle sockets: {idle.get('opened', 0)} of {idle.get('requested', 0)} opened in {idle.get('opening_s')} s, "
+        f"held {idle.get('idle_s', 0):.0f} s: {idle.get('dropped', 0)} dropped, {idle.get('answered', 0)} answered "
+        f"the re-sync afterwards; daphne peak RSS {idle.get('daphne_rss_mb', 0):.0f} MB"
+    )
+
+
 def log_problems(log: Path) -> int:
     """Tracebacks daphne logged: a level with errors is not a clean measurement, whatever its latencies."""
     return log.read_text(errors="replace").count("Traceback")
@@ -385,7 +425,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sessions", default="1,10", help="comma-separated concurrency levels")
     parser.add_argument("--turns", type=int, default=3, help="messages per student per level")
     parser.add_argument("--database", default="tutor_bench_load", help="throw-away database, dropped at the end")
-    parser.add_argument("--port", type=int, default=8765, help="daphne's port")
+    parser.add_argument("--port", type=int, default=8765, help="daphne's port (the first one, with --workers)")
+    parser.add_argument("--workers", type=int, default=1, help="daphne processes, on consecutive ports")
+    parser.add_argument("--idle", type=int, default=0, help="idle websockets to hold after the levels")
+    parser.add_argument("--idle-seconds", type=float, default=300.0, help="how long the idle sockets are held")
     parser.add_argument("--postgres", default=DEFAULT_SERVER_URL, help="PostgreSQL server URL, without a database")
     parser.add_argument("--redis", default=os.environ.get("REDIS_URL", DEFAULT_REDIS_URL))
     args = parser.parse_args(argv)
@@ -395,6 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     logs = Path(tempfile.mkdtemp(prefix="bench-load-"))
     started = time.perf_counter()
     levels: dict[str, dict[str, Any]] = {}
+    idle: dict[str, Any] | None = None
     with throwaway_database(args.postgres, args.database) as database_url:
         llm_url = f"http://127.0.0.1:{standin_port}/v1"
         env = app_env(database_url=database_url, redis_url=args.redis, llm_url=llm_url, prefix=prefix)
@@ -404,24 +448,32 @@ def main(argv: list[str] | None = None) -> int:
 
         django.setup()
         call_command("migrate", verbosity=0)
-        students = seed_students(counts)
+        students = seed_students(counts, idle=args.idle)
         standin = [sys.executable, "-m", "bench.load_standin", "--port", str(standin_port)]
         standin += ["--first-token-s", str(STANDIN_FIRST_TOKEN_S), "--tokens", str(STANDIN_TOKENS)]
-        daphne = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(args.port), "tutor.asgi:application"]
-        with (
-            process(standin, env, logs / "standin.log"),
-            process(daphne, env, logs / "daphne.log") as server,
-        ):
+        ports = [args.port + i for i in range(args.workers)]
+        with contextlib.ExitStack() as services:
+            services.enter_context(process(standin, env, logs / "standin.log"))
+            servers = [
+                services.enter_context(process(daphne_command(port), env, logs / f"daphne-{port}.log"))
+                for port in ports
+            ]
             wait_for_port(standin_port)
-            wait_for_http(f"http://127.0.0.1:{args.port}/healthz")
-            print(f"daphne pid {server.pid} on port {args.port}; stand-in model on {standin_port}; logs in {logs}")
+            for port in ports:
+                wait_for_http(f"http://127.0.0.1:{port}/healthz")
+            pids = [server.pid for server in servers]
+            print(f"daphne pids {pids} on ports {ports}; stand-in model on {standin_port}; logs in {logs}")
             print(f"stand-in: {STANDIN_FIRST_TOKEN_S * 1000:.0f} ms to first token, {STANDIN_TOKENS} tokens")
             print(HEADER)
+            base_urls = [f"ws://127.0.0.1:{port}" for port in ports]
             for count in counts:
-                level = measure_level(students[count], f"ws://127.0.0.1:{args.port}", args.turns, server.pid)
+                level = measure_level(students[count], base_urls, args.turns, pids)
                 levels[str(count)] = level
                 print(row(count, level), flush=True)
-        tracebacks = log_problems(logs / "daphne.log")
+            if args.idle:
+                idle = measure_idle(students[-1], base_urls, args.idle, args.idle_seconds, pids)
+                print(idle_row(idle), flush=True)
+        tracebacks = sum(log_problems(logs / f"daphne-{port}.log") for port in ports)
         forget_redis_keys(args.redis, prefix)
     for sessions, figures in levels.items():
         print(f"replies at {sessions}: {figures['reply_sources']}")
@@ -435,13 +487,15 @@ def main(argv: list[str] | None = None) -> int:
         "turns": args.turns,
         "standin_first_token_ms": STANDIN_FIRST_TOKEN_S * 1000,
         "standin_tokens": STANDIN_TOKENS,
-        "daphne_workers": 1,
+        "daphne_workers": args.workers,
         "daphne_tracebacks": tracebacks,
         "cpus": os.cpu_count(),
         "load_average": os.getloadavg()[0],
         "python": platform.python_version(),
         "wall_s": round(time.perf_counter() - started, 1),
     }
+    if idle is not None:
+        meta["idle"] = idle
     print(summary_line(levels, meta))
     return 0
 

@@ -7,10 +7,12 @@ import json
 
 from bench.load import (
     TARGET_SESSIONS,
+    Student,
     TurnTiming,
     observe,
     percentile,
     row,
+    spread,
     summarize,
     summary_line,
     target_holds,
@@ -79,3 +81,15 @@ def test_the_stand_in_streams_the_asked_number_of_tokens_starting_with_a_whole_s
     pieces = reply_pieces(40)
     assert len(pieces) == 40 and pieces[0].endswith(". ")
     assert not any(ch.isdigit() for ch in "".join(pieces))
+
+
+def test_students_are_spread_over_the_servers_in_turn() -> None:
+    students = [Student(f"c{i}", i) for i in range(5)]
+    placed = spread(students, ["ws://a", "ws://b"])
+    assert placed == [
+        ["c0", 0, "ws://a"],
+        ["c1", 1, "ws://b"],
+        ["c2", 2, "ws://a"],
+        ["c3", 3, "ws://b"],
+        ["c4", 4, "ws://a"],
+    ]
