@@ -22,8 +22,8 @@ from .conftest import open_socket, say, until_final
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("release_db_connections")]
 
-# Longer than channels-redis's blocking receive wait (5 s), short enough to keep the test quick.
-IDLE_SECONDS = 7
+# Three times channels-redis's blocking receive wait (5 s): a student reading the problem, then answering.
+IDLE_SECONDS = 15
 
 
 @database_sync_to_async
