@@ -1,11 +1,38 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
 
 from knowledge_graph.models import Skill
 
+from . import ratelimit
 from .models import Assignment, ProblemSet, User
+
+
+class LogInForm(AuthenticationForm):
+    """The log-in form, counting each refused username and password towards the failed-log-in limits.
+
+    The view refuses a locked-out attempt before this form runs (tutor/views/accounts.py), so a right password
+    cannot be tried past the limit either.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        username = str(self.cleaned_data.get("username") or "")
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError:
+            ratelimit.log_in_failed(username=username, address=ratelimit.client_address(self.request))
+            raise
+        if self.get_user() is not None:
+            ratelimit.log_in_succeeded(username=username)
+        return cleaned
+
+
+class AdminLogInForm(LogInForm, AdminAuthenticationForm):
+    """The Django admin's log-in form (staff only), sharing the app's failed-log-in counts."""
 
 
 class StudentSignupForm(UserCreationForm[User]):
