@@ -2,10 +2,13 @@
 
 A reply fails when it
 1. contains a value the plan must not reveal, in any surface form: digits, words, an equivalent fraction, decimal
-   or percentage, inside an expression or LaTeX, or spelled out one digit at a time;
+   or percentage, inside an expression or LaTeX, or spelled out one digit at a time; or disguised (Roman numerals,
+   other languages, letters spelled out, look-alike or invisible characters, TeX tricks, other bases, arithmetic
+   that works out to it: see :mod:`pedagogy.disguise`);
 2. contains a number that appears nowhere in the problem, the dialogue or the plan (a made-up number);
 3. says "the answer is ..." before the problem is solved;
-4. does not ask a question when the move asks one, or is empty or too long.
+4. does not ask a question when the move asks one, or is empty or too long;
+5. is written in another language than the session's (see :mod:`pedagogy.language`).
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
+from pedagogy import disguise
 from pedagogy.answers import NormalizedAnswer, normalize_answer, number_matches
+from pedagogy.foreign_numbers import WORDS as FOREIGN_NUMBER_WORDS
+from pedagogy.language import foreign_sentence
 from pedagogy.numbers import NUMBER_WORDS, NumberMention, find_numbers, format_number
 from pedagogy.plan import TurnPlan
 
@@ -95,19 +101,24 @@ _DIGIT_GAP_RE = re.compile(r"[\s,;:.\-\u2013\u2014/|*]*")
 # one ("24. 5" and "1, 200" are two numbers each), so nothing later text adds can change what the shown part says.
 _RELEASE_POINT_RE = re.compile(r"[.?!;:,][\s]+")
 # Words that can still extend the number written before them: "three" may become "three quarters" or "three
-# hundred", "24" may become "24 per cent". The number reader's own vocabulary, so the two always agree.
-_EXTENDING_WORDS = frozenset(NUMBER_WORDS | {"per", "cent", "percent"})
+# hundred", "24" may become "24 per cent", "6 plus" may become "6 plus 6", "vingt et" may become "vingt et un". The
+# number readers' own vocabularies, so they always agree.
+_OPERATOR_WORDS = frozenset({"plus", "minus", "times", "multiplied", "divided", "by", "over", "x"})
+_EXTENDING_WORDS = frozenset(NUMBER_WORDS | FOREIGN_NUMBER_WORDS | _OPERATOR_WORDS | {"per", "cent", "percent"})
 _STREAM_TOKEN_RE = re.compile(r"[A-Za-z]+|\d+|\s+|.", re.DOTALL)
-# Characters inside or between the parts of one number: "2-", "48/", "\\frac{3}{", "25 %", "$".
-_EXTENDING_MARKS = frozenset("-\u2212\u2013/%${}")
+# Characters inside or between the parts of one number or expression: "2-", "48/", "\\frac{3}{", "25 %", "$",
+# "6+", "(3+3)*", "2^", a TeX command's backslash.
+_EXTENDING_MARKS = frozenset("-\u2212\u2013/%${}+*()^\u00d7\u00b7\u00f7\\")
 
 
 @dataclass(frozen=True)
 class GuardContext:
-    """What the reply may draw numbers from besides the plan: the problem text and the dialogue so far."""
+    """What the reply may draw numbers from besides the plan: the problem text and the dialogue so far; and the
+    language the session is held in (a reply in another one fails)."""
 
     problem_text: str
     dialogue: tuple[str, ...] = ()
+    language: str = "english"
 
 
 @dataclass(frozen=True)
@@ -164,6 +175,32 @@ def revealed_values(text: str, values: Iterable[str]) -> list[tuple[str, str]]:
     return found
 
 
+def disguised_values(
+    text: str, values: Iterable[str], *, kept: frozenset[str] = frozenset(), language: str | None = None
+) -> list[tuple[str, str]]:
+    """The forbidden values ``text`` reveals only in disguise, as (value, the form a reading of ``text`` showed it
+    in and how that reading read the text).
+
+    Kept apart from :func:`revealed_values`, which the planner also uses to vet authored hints: an authored hint
+    such as "4 trays of 6" is the planner's to give, and is judged by what it writes, not by what it works out to.
+    ``kept`` holds the arithmetic the plan and the problem write themselves (see :func:`disguise.expressions_in`).
+    """
+    return _revealed_in(disguise.readings(text, kept=kept, language=language), values)
+
+
+def _revealed_in(readings: Iterable[disguise.Reading], values: Iterable[str]) -> list[tuple[str, str]]:
+    """Each value the first reading that shows it reveals, with the form it was found in and how it was read."""
+    remaining = list(dict.fromkeys(v for v in values if v))
+    found: list[tuple[str, str]] = []
+    for reading in readings:
+        if not remaining:
+            break
+        for value, form in revealed_values(reading.text, remaining):
+            found.append((value, f"{form!r} {reading.how}"))
+            remaining.remove(value)
+    return found
+
+
 def _spelled_digits(text: str, mentions: list[NumberMention], value: Fraction) -> str | None:
     """Catch "seven, two" or "7 - 2" for 72: single digits in a row whose concatenation is the value."""
     if value.denominator != 1 or abs(value) < 10:
@@ -212,6 +249,18 @@ def allowed_numbers(texts: Iterable[str]) -> set[Fraction]:
             if parts:
                 allowed.update(Fraction(p) for p in parts.groups() if p)
     return allowed
+
+
+def _kept_expressions(plan: TurnPlan, context: GuardContext) -> frozenset[str]:
+    """The arithmetic the plan and the problem write themselves: a reply may repeat it ("4 x 6" from the worked step).
+    Never the student's value or the dialogue: a reply that echoes "6+6" back to the student confirms an answer."""
+    texts = [context.problem_text, plan.question, plan.hint, plan.feedback, plan.told, plan.concept, plan.example]
+    texts += [plan.claim, plan.operand, *plan.credited, *plan.may_mention]
+    kept: frozenset[str] = frozenset()
+    for text in texts:
+        if text:
+            kept |= disguise.expressions_in(text)
+    return kept
 
 
 def _plan_texts(plan: TurnPlan) -> list[str]:
@@ -272,7 +321,8 @@ def settled_prefix(text: str) -> str:
     if tokens and tokens[-1][1][0].isalnum():
         start, last = tokens.pop()
         cut = start
-        if last.isalpha() and not any(word.startswith(last.lower()) for word in _EXTENDING_WORDS):
+        after_command = text[start - 1 : start] == "\\"
+        if last.isalpha() and not after_command and not any(w.startswith(last.lower()) for w in _EXTENDING_WORDS):
             return text[:cut]  # a word no number continues with: whatever came before it has ended
     while tokens:
         start, token = tokens[-1]
@@ -284,12 +334,20 @@ def settled_prefix(text: str) -> str:
             or token.lower() in _EXTENDING_WORDS
             # "0." may become "0.5" and "1," "1,200"; followed by a space they end a sentence or a clause instead.
             or (token in (".", ",") and not follows.isspace())
+            # A TeX command ("\\mathbf" of "\\mathbf{1}\\mathbf{2}"), a character that shows nothing, or a digit drawn
+            # another way ("¹" of "¹²", "①" of "①②") may still be inside a number.
+            or (token.isalpha() and text[start - 1 : start] == "\\")
+            or (len(token) == 1 and not token.isascii() and _may_continue_number(token))
         )
         if not extends:
             break
         cut = start
         tokens.pop()
     return text[:cut]
+
+
+def _may_continue_number(ch: str) -> bool:
+    return disguise.is_invisible(ch) or any(c.isdigit() for c in disguise.normalize_characters(ch))
 
 
 def releasable_prefix(text: str) -> str:
@@ -329,6 +387,24 @@ def check_reply(
     revealed = revealed_values(text, final) + revealed_values(outside_question, steps)
     for value, form in revealed:
         reasons.append(f"reveals {value} (as {form!r})")
+    # What the plain reading did not find may still be there in disguise. The text is read once; step values are
+    # looked for in each reading less the authored question, as they are in the text.
+    foreign = foreign_sentence(text, context.language, complete_only=partial)
+    plain = {v for v, _ in revealed}
+    hidden_final, hidden_steps = [v for v in final if v not in plain], [v for v in steps if v not in plain]
+    disguised: list[tuple[str, str]] = []
+    if hidden_final or hidden_steps:
+        kept = _kept_expressions(plan, context)
+        readings = disguise.readings(text, kept=kept, language=foreign[0] if foreign else None)
+        disguised = _revealed_in(readings, hidden_final)
+        if hidden_steps:
+            without = [
+                disguise.Reading(_without_question(r.text, plan.question, partial=partial), r.how) for r in readings
+            ]
+            disguised += _revealed_in(without, hidden_steps)
+    for value, form in disguised:
+        reasons.append(f"reveals {value} (as {form})")
+    revealed += disguised
     # A revealed value is reported once, as revealed, not again as made up.
     allowed = ALWAYS_ALLOWED | allowed_numbers(
         [context.problem_text, *context.dialogue, *_plan_texts(plan), *(v for v, _ in revealed)]
@@ -340,8 +416,12 @@ def check_reply(
         if parts and all(Fraction(p) in allowed for p in parts.groups() if p):
             continue
         reasons.append(f"mentions {format_number(m.value)}, which appears nowhere in the problem, dialogue or plan")
-    if not plan.solved and _ANSWER_PHRASE_RE.search(text):
+    if not plan.solved and (
+        _ANSWER_PHRASE_RE.search(text) or _ANSWER_PHRASE_RE.search(disguise.normalize_characters(text))
+    ):
         reasons.append("announces the answer before the problem is solved")
+    if foreign is not None:
+        reasons.append(f"is written in {foreign[0].title()}, not {context.language.title()} ({foreign[1][:60]!r})")
     if not partial and plan.asks_question and "?" not in text:
         reasons.append("the move asks a question but the reply asks none")
     if phrased and not partial:

@@ -535,8 +535,10 @@ class _TurnPlanner:
                 )
         if not check.parsed:
             return self._unclear(node, reading)
+        # What the student answered, as checked; their own words only when short (never a paragraph of free text,
+        # which could carry instructions into the model's prompt).
         short = text.strip() if len(text.strip()) <= 20 else ""
-        said = short or check.value or text.strip()[:60]
+        said = short or check.value or ""
         prog.record_attempt(check.is_correct)
         if check.is_correct:
             how: Resolution = "unaided" if prog.attempts == 1 and prog.help_seen == 0 else "after_help"

@@ -7,6 +7,9 @@ Two modes:
 Rules that hold in both modes:
 1. The system message holds the rules and the plan and nothing the student typed. The student's words only ever
    appear in ``user`` messages, so text such as "ignore previous instructions" never gains a system message's weight.
+   The plan may quote the student's value back; it reaches the system message only as something the tutor has read
+   (a number, an expression in school notation, or one of the step's accepted answers), never as free text: see
+   :func:`quotable_value`.
 2. The values the reply must not reveal are *not* given to the model: it cannot leak what it is not told, and the
    guard checks for them afterwards.
 3. Only a bounded window of the dialogue is sent, each turn truncated, starting with a student turn.
@@ -14,10 +17,13 @@ Rules that hold in both modes:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, replace
 from typing import Literal
 
+from pedagogy import mathparse
+from pedagogy.domain import Problem
 from pedagogy.plan import TurnPlan
 from pedagogy.realize import realize
 
@@ -39,6 +45,64 @@ RULES = (
 class DialogueTurn:
     role: Literal["student", "tutor"]
     text: str
+
+
+MAX_QUOTED_CHARS = 60
+# A number as the planner writes one back: "24", "-1,200.50", "3/4", "2 1/2", "25%", "$150".
+_NUMBER_RE = re.compile(r"[-\u2212]?\$?\d{1,15}(?:,\d{3})*(?:\.\d{1,10})?(?:\s+\d{1,6}/\d{1,6}|/\d{1,15})?%?")
+# Expressions in school notation: digits, operators, brackets, and letters only as one-letter variables or a known
+# function ("2x + 6", "4*n + 7", "sqrt(2)"); a word of two or more letters is prose, not algebra.
+_EXPRESSION_CHARS_RE = re.compile(r"[0-9A-Za-z+\-*/^().=,%$\s\u00d7\u00f7\u00b7\u2212]+")
+_LETTER_RUN_RE = re.compile(r"[A-Za-z]+")
+
+
+def _plain_text(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.casefold()).split())
+
+
+def _is_expression(text: str) -> bool:
+    if not _EXPRESSION_CHARS_RE.fullmatch(text) or text.count("=") > 1:
+        return False
+    runs = _LETTER_RUN_RE.findall(text)
+    if any(len(run) > 1 and run.lower() not in mathparse.FUNCTIONS | mathparse.CONSTANTS for run in runs):
+        return False
+    try:
+        for side in text.split("="):
+            mathparse.parse(side.replace("$", "").replace(",", ""), latex=False)
+    except (mathparse.ParseError, ValueError, ZeroDivisionError):
+        return False
+    return True
+
+
+def quotable_value(value: str | None, *, accepted: Collection[str] = ()) -> str | None:
+    """The student's value as the system message may quote it, or None.
+
+    Only what the tutor has read: a number, an expression in school notation (one-letter variables, no words), a
+    choice letter, or exactly one of the step's ``accepted`` text answers (an alternative of "Monday | Mon"), given
+    in its authored form. Anything else is the student's own words, which belong in a user message only.
+    """
+    text = (value or "").strip()
+    if not text or len(text) > MAX_QUOTED_CHARS:
+        return None
+    if _NUMBER_RE.fullmatch(text) or _is_expression(text):
+        return text
+    said = _plain_text(text)
+    for answer in accepted:
+        for form in answer.split("|"):
+            if said and _plain_text(form) == said:
+                return form.strip()
+    return None
+
+
+def text_answers(problem: Problem) -> tuple[str, ...]:
+    """The problem's accepted answers that are words, not numbers or algebra: what a student's value may be quoted
+    as when a step's answer is text (see :func:`quotable_value`)."""
+    answers = [problem.answer] if problem.answer_type == "text" else []
+    for step in problem.steps:
+        if step.answer_type == "text":
+            answers.append(step.answer)
+        answers += [h.answer for h in step.hints if h.answer and h.answer_type == "text"]
+    return tuple(dict.fromkeys(answers))
 
 
 def _plan_block(plan: TurnPlan) -> str:
@@ -67,8 +131,19 @@ def build_messages(
     mode: PromptMode = "paraphrase",
     window: int = 8,
     max_turn_chars: int = 600,
+    accepted_answers: Collection[str] = (),
 ) -> list[dict[str, str]]:
-    """The messages for one reply: a system message, then at most ``window`` turns of dialogue."""
+    """The messages for one reply: a system message, then at most ``window`` turns of dialogue.
+
+    ``accepted_answers`` are the problem's text answers (:func:`text_answers`): a student's value on a text step is
+    quoted only as one of them.
+    """
+    # The student's value and claim are quoted in the draft and the plan only as the tutor read them.
+    plan = replace(
+        plan,
+        student_value=quotable_value(plan.student_value, accepted=accepted_answers),
+        claim=quotable_value(plan.claim, accepted=accepted_answers),
+    )
     system = [*RULES, "", f"The problem:\n{problem_text}", ""]
     if mode == "paraphrase":
         system += [
