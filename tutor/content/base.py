@@ -12,10 +12,13 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from .errors import ImportReport
-from .safety import MAX_FILE_BYTES
+from .native_lint import friendly_message
+from .safety import MAX_FILE_BYTES, nested_too_deep, nul_in_text, too_deep_message
 from .schema import FORMAT_ID, ProblemSetDoc
 
 Progress = Callable[[str], None]
+# Stands for a JSON line too deep for the parser's stack.
+_TOO_DEEP = object()
 _SLUG_BAD = re.compile(r"[^a-z0-9._-]+")
 
 
@@ -104,7 +107,7 @@ def build_document(
                 where, path = locations[loc[1]], ".".join(str(p) for p in loc[2:])
             else:
                 where, path = report.source, ".".join(str(p) for p in loc)
-            report.error(where, path, err["msg"], code="invalid")
+            report.error(where, path, friendly_message(dict(err)), code="invalid")
         return None
 
 
@@ -130,8 +133,21 @@ def jsonl_lines(request: ImportRequest, report: ImportReport) -> Iterator[tuple[
             if not line:
                 continue
             count += 1
+            nul = nul_in_text(line, first_line=lineno)
+            if nul is not None:
+                report.error(location, "", nul, code="encoding")
+                yield lineno, location, None
+                continue
             try:
-                yield lineno, location, json.loads(line)
-            except (ValueError, RecursionError) as exc:
+                value = json.loads(line)
+            except RecursionError:
+                value = _TOO_DEEP
+            except ValueError as exc:
                 report.error(location, "", f"not valid JSON: {exc}", code="syntax")
                 yield lineno, location, None
+                continue
+            if value is _TOO_DEEP or nested_too_deep(value):
+                report.error(location, "", too_deep_message(), code="too-deep")
+                yield lineno, location, None
+                continue
+            yield lineno, location, value

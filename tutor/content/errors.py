@@ -11,6 +11,18 @@ from typing import Any
 MAX_ISSUES_KEPT = 2_000
 
 
+def storable(text: str) -> str:
+    """``text`` as it can be stored in a report: a NUL or an unpaired surrogate (from a file name or a quoted value)
+    is written as its escape, since PostgreSQL's text and JSON columns refuse both."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 class ContentError(ValueError):
     """Input that cannot be imported at all (not a zip, not UTF-8, too large), with every reason found."""
 
@@ -62,12 +74,12 @@ class ImportReport:
     def error(self, location: str, field_: str, reason: str, *, code: str = "invalid") -> None:
         self.error_count += 1
         if len(self.errors) < MAX_ISSUES_KEPT:
-            self.errors.append(Issue(location, field_, reason, code))
+            self.errors.append(Issue(storable(location), storable(field_), storable(reason), code))
 
     def warn(self, location: str, field_: str, reason: str, *, code: str) -> None:
         self.warning_count += 1
         if self.warning_codes[code] < MAX_ISSUES_KEPT:
-            self.warnings.append(Issue(location, field_, reason, code))
+            self.warnings.append(Issue(storable(location), storable(field_), storable(reason), code))
         self.warning_codes[code] += 1
 
     def fail(self, exc: ContentError) -> None:
@@ -95,7 +107,7 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "source": self.source,
+            "source": storable(self.source),
             "format": self.format,
             "records": self.records,
             "error_count": self.error_count,

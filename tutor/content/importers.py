@@ -20,7 +20,7 @@ from .errors import ContentError, ImportReport
 from .gsm8k import GSM8KImporter
 from .native import NativeImporter
 from .oatutor import OATutorImporter
-from .safety import extract_zip
+from .safety import extract_zip, nul_in_file
 from .schema import ProblemSetDoc
 
 IMPORTERS: dict[str, Importer] = {
@@ -112,7 +112,9 @@ def _read(
 ) -> ImportResult:
     name = fmt or detect_format(path)
     if name is None:
-        raise ContentError(source, [f"cannot tell the format; choose one of {', '.join(FORMAT_NAMES)}"])
+        # A file full of NUL bytes (a UTF-16 export, a binary) looks like no format; say what is really wrong.
+        nul = nul_in_file(path) if path.is_file() else None
+        raise ContentError(source, [nul or f"cannot tell the format; choose one of {', '.join(FORMAT_NAMES)}"])
     report.format = name
     importer = importer_for(name)
     if path.is_dir() and name != "oatutor":

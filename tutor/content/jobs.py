@@ -6,10 +6,14 @@ import logging
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import OperationalError
-from django.utils import timezone
+from django.db.models.functions import Now
 
 from knowledge_graph.services import SkillGraphError
 
@@ -115,17 +119,91 @@ def _set_progress(job_id: int, message: str) -> None:
     ImportJob.objects.filter(pk=job_id).update(progress=message[:200])
 
 
+# How long past the task's hard time limit a job may still show as running before it counts as abandoned. Celery
+# kills a task at the hard limit, so by then no worker is running it; the margin covers the moments between the
+# claim and the task's start. Times come from the database's clock, so workers' clocks do not matter.
+STALE_MARGIN = timedelta(seconds=30)
+
+
+def _stale_before() -> Any:
+    """The start time (as a database expression) before which a running job has outlived any worker."""
+    return Now() - (timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN)
+
+
+def _failed_report(job: ImportJob, reason: str, code: str) -> ImportOutcome:
+    report = ImportReport(source=job.filename, format=job.format)
+    report.error(job.filename, "", reason, code=code)
+    return ImportOutcome(report, None)
+
+
+def _abandoned_reason() -> str:
+    return (
+        "the import did not finish: the worker running it stopped (it was restarted, ran out of memory, or was "
+        f"killed at the {settings.CELERY_TASK_TIME_LIMIT}-second time limit); nothing was written. The uploaded "
+        "file is kept: an admin can retry the import"
+    )
+
+
+def import_jobs_fail_abandoned(*, job_id: int | None = None) -> int:
+    """Fail the running jobs that no worker can still be running (started longer ago than the task's hard time
+    limit), keeping their uploads so an admin can retry them; return how many. Only ``job_id`` when given.
+
+    Run periodically by beat, and by a task the broker delivers again because its worker died mid-import.
+    """
+    running = ImportJob.objects.filter(status=ImportJob.Status.RUNNING, started_at__lt=_stale_before())
+    if job_id is not None:
+        running = running.filter(pk=job_id)
+    failed = 0
+    for job in running.defer("upload", "report"):
+        outcome = _failed_report(job, _abandoned_reason(), "worker-lost")
+        # Conditional on the same run: a job retried meanwhile is left alone.
+        failed += ImportJob.objects.filter(
+            pk=job.pk, status=ImportJob.Status.RUNNING, started_at=job.started_at
+        ).update(
+            status=ImportJob.Status.FAILED,
+            summary=outcome.line(),
+            counts=outcome.counts(),
+            report=outcome.report.as_dict(),
+            progress="",
+            finished_at=Now(),
+        )
+        logger.warning("import job %s was abandoned by its worker; marked failed", job.pk)
+    return failed
+
+
+def import_job_retry(*, job_id: int) -> bool:
+    """Queue a failed job again with its stored upload; False when it cannot be retried (not failed, or its upload
+    was released because the file itself had errors)."""
+    return bool(
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.FAILED, upload__isnull=False).update(
+            status=ImportJob.Status.PENDING,
+            progress="waiting to retry",
+            summary="",
+            counts={},
+            report={},
+            problem_set=None,
+            started_at=None,
+            finished_at=None,
+        )
+    )
+
+
 def import_job_run(*, job_id: int) -> ImportJob | None:
     """Run a waiting import job; None when it is not waiting (already run, running elsewhere, or gone).
 
-    The job is claimed with a conditional update, so a task delivered twice imports once.
+    The job is claimed with a conditional update, so a task delivered twice imports once. A job still marked
+    running long after any worker could be running it was abandoned by a worker that died (the broker delivers its
+    task again): it is failed with the reason, and an admin can retry it.
     """
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.RUNNING, started_at=timezone.now(), progress="starting"
+        status=ImportJob.Status.RUNNING, started_at=Now(), progress="starting"
     )
     if not claimed:
+        if import_jobs_fail_abandoned(job_id=job_id):
+            return ImportJob.objects.defer("upload").get(pk=job_id)
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
+    keep_upload = False
     try:
         with tempfile.TemporaryDirectory(prefix="tutor-upload-") as tmp:
             folder = Path(tmp)
@@ -144,18 +222,35 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         # The database went away: put the job back so the task's retry can run it again (nothing was written).
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.PENDING, progress="waiting to retry")
         raise
+    except SoftTimeLimitExceeded:
+        keep_upload = True
+        outcome = _failed_report(
+            job,
+            f"the import ran past the {settings.CELERY_TASK_SOFT_TIME_LIMIT}-second time limit and was stopped; "
+            "nothing was written. The uploaded file is kept: retry when the workers are less busy, or import it "
+            "with the import_problems command, which has no time limit",
+            "time-limit",
+        )
     except Exception:
         logger.exception("import job %s stopped", job_id)
-        report = ImportReport(source=job.filename)
-        report.error(job.filename, "", "the import stopped unexpectedly; nothing was written", code="internal")
-        outcome = ImportOutcome(report, None)
-    job.status = ImportJob.Status.DONE if outcome.ok else ImportJob.Status.FAILED
-    job.problem_set = outcome.summary.problem_set if outcome.summary is not None else None
-    job.summary = outcome.line()
-    job.counts = outcome.counts()
-    job.report = outcome.report.as_dict()
-    job.progress = ""
-    job.upload = None
-    job.finished_at = timezone.now()
-    job.save()
-    return job
+        keep_upload = True
+        outcome = _failed_report(
+            job, "the import stopped unexpectedly; nothing was written. The uploaded file is kept", "internal"
+        )
+    # The upload is released once it has served: kept only when running it again could end differently.
+    finished = {
+        "status": ImportJob.Status.DONE if outcome.ok else ImportJob.Status.FAILED,
+        "problem_set": outcome.summary.problem_set if outcome.summary is not None else None,
+        "summary": outcome.line(),
+        "counts": outcome.counts(),
+        "report": outcome.report.as_dict(),
+        "progress": "",
+        "finished_at": Now(),
+        **({} if keep_upload else {"upload": None}),
+    }
+    # Only this run may finish the job: one failed as abandoned (and perhaps retried) meanwhile is not touched.
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, started_at=job.started_at).update(
+        **finished
+    ):
+        logger.warning("import job %s was marked abandoned while it ran; its result is not recorded", job_id)
+    return ImportJob.objects.defer("upload").get(pk=job_id)

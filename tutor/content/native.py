@@ -17,6 +17,10 @@ from .schema import ProblemSetDoc
 __all__ = ["ContentError", "NativeImporter", "load_native_file", "parse_native", "parse_native_data"]
 
 
+# What a file holds when it is not a mapping, in an admin's words.
+_KINDS = {list: "a list", str: "a line of text", int: "a number", float: "a number", bool: "a true/false value"}
+
+
 def parse_native_data(text: str, *, source: str) -> Any:
     """The plain data of a native file: JSON when the name ends in ``.json``, otherwise YAML (safe loader)."""
     return parse_json(text, source=source) if source.endswith(".json") else parse_yaml(text, source=source)
@@ -88,14 +92,17 @@ class NativeImporter:
         except ContentError as exc:
             report.fail(exc)
             return None
-        if isinstance(data, dict):
-            problems = data.get("problems")
-            if isinstance(problems, list):
-                if request.limit is not None:
-                    data["problems"] = problems = problems[: request.limit]
-                report.records = len(problems)
-            if request.set_name.strip() and isinstance(data.get("set"), dict):
-                data["set"] = {**data["set"], "slug": slugify(request.set_name), "title": request.set_name.strip()}
+        if not isinstance(data, dict):
+            what = "empty" if data is None else f"{_KINDS.get(type(data), 'a single value')}"
+            report.error(source, "", f"the file is {what}; a problem set is a mapping of format, set and problems")
+            return None
+        problems = data.get("problems")
+        if isinstance(problems, list):
+            if request.limit is not None:
+                data["problems"] = problems = problems[: request.limit]
+            report.records = len(problems)
+        if request.set_name.strip() and isinstance(data.get("set"), dict):
+            data["set"] = {**data["set"], "slug": slugify(request.set_name), "title": request.set_name.strip()}
         try:
             doc = ProblemSetDoc.model_validate(data)
         except ValidationError as exc:
@@ -122,3 +129,6 @@ def report_everything(data: Any, text: str, exc: ValidationError, report: Import
     normalizer = AnswerNormalizer(report)
     for path, answer, answer_type, role in raw_answers(data):
         normalizer.normalize(answer, answer_type, role=role, location=at(path), field=error_path(path))
+    if report.ok:  # only a document-level complaint, which the checks above did not restate
+        for err in exc.errors():
+            report.error(at(err["loc"]), error_path(err["loc"]), friendly_message(dict(err)), code="invalid")

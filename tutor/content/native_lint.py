@@ -20,8 +20,12 @@ _FRIENDLY = {
     "string_too_short": "must not be empty",
     "extra_forbidden": "is not a field of the native format (check its spelling in docs/formats.md)",
     "literal_error": None,  # pydantic's "Input should be 'a', 'b' or 'c'" is already clear
+    "string_unicode": "is not valid Unicode text (an unpaired surrogate escape such as \\ud800); remove it",
 }
 _SLUG_FIELDS = {"slug", "code"}
+# libyaml's loader when PyYAML was built with it: composing a 120,000-problem file only to find line numbers takes a
+# minute in pure Python. The text has already been parsed (and its depth and aliases bounded) by then.
+_FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def friendly_message(error: dict[str, Any]) -> str:
@@ -39,9 +43,11 @@ def friendly_message(error: dict[str, Any]) -> str:
 
 def line_index(text: str) -> dict[Path, int]:
     """The line (from 1) where each value of a YAML or JSON document starts, by its path."""
+    if "\n" not in text.strip():
+        return {(): 1}  # JSON written on one line: every value is on it, no need to compose the document
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
+        root = yaml.compose(text, Loader=_FAST_LOADER)
+    except (yaml.YAMLError, RecursionError):
         return {}
     lines: dict[Path, int] = {}
 

@@ -37,6 +37,12 @@ def _natural(name: str) -> list[Any]:
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
+def _quoted(value: Any, limit: int = 60) -> str:
+    """A value as the report quotes it: its repr, shortened (a wrong value may be a whole object)."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _path(parts: tuple[Any, ...]) -> str:
     out = ""
     for p in parts:
@@ -206,10 +212,10 @@ class _Converter:
         body = self._text(rec, s.get("stepBody"), "steps", i, "stepBody")
         raw_answer = self._first_answer(rec, s.get("stepAnswer"), "steps", i, "stepAnswer")
         problem_type = s.get("problemType", "TextBox")
-        if problem_type not in PROBLEM_TYPES:
+        if not isinstance(problem_type, str) or problem_type not in PROBLEM_TYPES:
             self.report.error(
                 *rec.at("steps", i, "problemType"),
-                f"{problem_type!r} is not one of {', '.join(sorted(PROBLEM_TYPES))}",
+                f"{_quoted(problem_type)} is not one of {', '.join(sorted(PROBLEM_TYPES))}",
                 code="invalid",
             )
             return None
@@ -366,7 +372,7 @@ class _Converter:
         if kind == "hint":
             return {"kind": "hint", "text": body}
         if kind != "scaffold":
-            self.report.error(*rec.at(*where, "type"), f"{kind!r} is neither hint nor scaffold", code="invalid")
+            self.report.error(*rec.at(*where, "type"), f"{_quoted(kind)} is neither hint nor scaffold", code="invalid")
             return None
         raw = self._first_answer(rec, item.get("hintAnswer"), *where, "hintAnswer")
         if raw is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import Counter
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -22,6 +23,20 @@ SLUG = r"^[a-z0-9][a-z0-9._-]{0,119}$"
 
 class _Doc(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: object) -> object:
+        """No NUL characters (JSON's ``\\u0000``, YAML's ``"\\0"``): PostgreSQL cannot store them in text."""
+        if isinstance(value, str):
+            has_nul = "\x00" in value
+        elif isinstance(value, list):
+            has_nul = any(isinstance(text, str) and "\x00" in text for text in value)
+        else:
+            return value
+        if has_nul:
+            raise ValueError("contains a NUL character (\\u0000), which cannot be stored as text; remove it")
+        return value
 
 
 class HintDoc(_Doc):
@@ -114,8 +129,8 @@ class ProblemSetDoc(_Doc):
             for pre in skill.prerequisites:
                 if pre not in declared:
                     raise ValueError(f"skill {skill.code}: prerequisite {pre!r} is not declared under skills")
-        slugs = [p.slug for p in self.problems]
-        duplicates = sorted({s for s in slugs if slugs.count(s) > 1})
+        # Counted in one pass: a set can hold a hundred thousand problems.
+        duplicates = sorted(slug for slug, n in Counter(p.slug for p in self.problems).items() if n > 1)
         if duplicates:
             raise ValueError(f"problem slugs must be unique; repeated: {', '.join(duplicates)}")
         for problem in self.problems:

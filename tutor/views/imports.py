@@ -8,10 +8,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..content.importers import IMPORTERS
-from ..content.jobs import import_job_create
+from ..content.jobs import import_job_create, import_job_retry
 from ..content.safety import MAX_UPLOAD_BYTES, MIB
 from ..models import ImportJob
 from ..tasks import import_job_task
@@ -73,8 +73,13 @@ def imports(request: HttpRequest) -> HttpResponse:
 def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     job = get_object_or_404(ImportJob.objects.defer("upload").select_related("problem_set"), pk=job_id)
     report = job.report or {}
+    # A failed job keeps its upload only when running it again could end differently (its worker died, a time limit).
+    can_retry = (
+        job.status == ImportJob.Status.FAILED and ImportJob.objects.filter(pk=job.pk, upload__isnull=False).exists()
+    )
     context = {
         "job": job,
+        "can_retry": can_retry,
         "report": report,
         "errors": report.get("errors", [])[:SHOWN_ISSUES],
         "warnings": report.get("warnings", [])[:SHOWN_ISSUES],
@@ -84,3 +89,18 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     }
     template = "imports/_job.html" if getattr(request, "htmx", False) else "imports/job.html"
     return render(request, template, context)
+
+
+@require_POST
+@admin_required
+def retry_import_job(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Run a failed import again from its stored upload."""
+    job = get_object_or_404(ImportJob.objects.only("pk"), pk=job_id)
+    if not import_job_retry(job_id=job.pk):
+        return HttpResponse(
+            "This import cannot be retried: only a failed import whose uploaded file is still stored can be.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    import_job_task.delay(job.pk)
+    return redirect(job)
