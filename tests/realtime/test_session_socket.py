@@ -97,6 +97,7 @@ async def test_a_double_send_is_stored_once(world_tx: World, llm_backend: Any) -
     await say(tab, "24", "same-id")
     await until_final(tab)
     await say(tab, "24", "same-id")
+    assert 'data-client-id="same-id"' in await tab.receive_from(timeout=5)  # acknowledged again, not answered again
     assert await tab.receive_nothing(timeout=0.5)
     assert [r for r, _ in await stored_turns(session.pk)] == ["tutor", "student", "tutor"]
     await tab.disconnect()
