@@ -37,7 +37,10 @@ class User(AbstractUser):
         """Admins are staff; a superuser counts as an admin whatever its role field says."""
         return self.is_superuser or (self.role == self.Role.ADMIN and self.is_staff)
 
+    @property
     def display_name(self) -> str:
+        """The one name the app shows for a person: the full name when there is one, else the username. Pages and
+        messages use this (or the ``display_name`` template filter), never ``username`` on its own."""
         return self.get_full_name() or self.username
 
 
@@ -394,3 +397,52 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+
+class SessionFigures(models.Model):
+    """What one tutoring session amounted to, computed from its stored turns (``tutor.analytics``) for the teacher's
+    dashboard and exports. Derived data: recomputing it from the turns gives the same row, so it is refreshed
+    whenever it is older than the session (``source_updated_at`` differs from the session's ``updated_at``)."""
+
+    session = models.OneToOneField(TutoringSession, on_delete=models.CASCADE, related_name="figures")
+    # The session's ``updated_at`` when these figures were computed: any later turn makes them stale.
+    source_updated_at = models.DateTimeField()
+    computed_at = models.DateTimeField(auto_now=True)
+    solved = models.BooleanField(default=False)
+    turns = models.PositiveIntegerField(default=0, help_text="Student and tutor turns, notes left out.")
+    student_turns = models.PositiveIntegerField(default=0)
+    time_on_task_seconds = models.PositiveIntegerField(default=0)
+    hints_used = models.PositiveIntegerField(default=0)
+    steps = models.PositiveIntegerField(default=0, help_text="Steps the problem has.")
+    steps_resolved = models.PositiveIntegerField(default=0)
+    steps_told = models.PositiveIntegerField(default=0)
+    steps_first_attempt_correct = models.PositiveIntegerField(default=0)
+    student_chars = models.PositiveIntegerField(default=0)
+    tutor_chars = models.PositiveIntegerField(default=0)
+    # {kind: {"seq": turn to look at, "count": how often, "label": a line for the teacher}}; a dict keyed by kind
+    # so a filter is a ``has_key`` lookup on any database.
+    flags = models.JSONField(default=dict, blank=True)
+    # One entry per hint, smaller question or worked example given: {"node", "kind", "text"}.
+    hints = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name_plural = "session figures"
+
+    def __str__(self) -> str:
+        return f"figures of session {self.session_id}"
+
+    @property
+    def telling_rate(self) -> float | None:
+        """Steps the tutor told, out of the problem's steps."""
+        return self.steps_told / self.steps if self.steps else None
+
+    @property
+    def talk_share(self) -> float | None:
+        """The student's share of the characters written in the session."""
+        total = self.student_chars + self.tutor_chars
+        return self.student_chars / total if total else None
+
+    @property
+    def first_attempt_rate(self) -> float | None:
+        """Resolved steps the student got right on the first try with no help, out of the resolved steps."""
+        return self.steps_first_attempt_correct / self.steps_resolved if self.steps_resolved else None

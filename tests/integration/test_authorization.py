@@ -132,6 +132,24 @@ ROUTES = [
         lambda w: {"job_id": w.admin.import_jobs.create(filename="set.yaml").pk},
         only({"admin": 200}),
     ),
+    # Retrying an import: admins only; a job that has not failed cannot be retried.
+    Route(
+        "admin_import_job_retry",
+        "post",
+        lambda w: {"job_id": w.admin.import_jobs.create(filename="set.yaml").pk},
+        only({"admin": 409}),
+    ),
+    # The class dashboard, its recompute button and the CSV exports: the class's teacher and admins only.
+    Route("class_dashboard", "get", cls, only({"teacher": 200, "admin": 200})),
+    Route("class_figures_recompute", "post", cls, only({"teacher": 302, "admin": 302})),
+    Route("export_sessions", "get", cls, only({"teacher": 200, "admin": 200})),
+    Route("export_turns", "get", cls, only({"teacher": 200, "admin": 200})),
+    Route("export_mastery", "get", cls, only({"teacher": 200, "admin": 200})),
+    Route("admin_model_status", "get", none_, only({"admin": 200})),
+    Route("admin_problem_sets", "get", none_, only({"admin": 200})),
+    Route("admin_problem_preview", "get", lambda w: {"problem_id": w.problem.pk}, only({"admin": 200})),
+    # The admin's log-in page (under the failed-log-in limit) sends staff on to the admin; it shows others the form.
+    Route("admin_login", "get", none_, {**everyone(200), "admin": 302}),
     # Django's own admin sends everyone who is not staff to its log-in page.
     Route("admin:index", "get", none_, {**everyone(302), "admin": 200}),
 ]

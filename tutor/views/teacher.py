@@ -108,7 +108,7 @@ def class_student(request: HttpRequest, class_id: int, student_id: int) -> HttpR
         if request.POST.get("action") != "remove":
             return HttpResponse("Unknown action.", status=400, content_type="text/plain")
         services.class_remove_student(classroom=classroom, student=student)
-        messages.success(request, f"{student.username} was removed from {classroom.name}.")
+        messages.success(request, f"{student.display_name} was removed from {classroom.name}.")
         return redirect(classroom)
     if not student.is_student:
         raise Http404
