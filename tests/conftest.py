@@ -37,17 +37,26 @@ def shared_data() -> Path:
 
 
 @pytest.fixture
-async def release_db_connections():  # type: ignore[no-untyped-def]
-    """Close the connections that consumers opened on Channels' worker thread.
+async def release_db_connections(transactional_db: None):  # type: ignore[no-untyped-def]
+    """Wait for the replies a test started, then close the connections that consumers opened on Channels' worker
+    thread and on the database pool.
 
     ``database_sync_to_async`` runs ORM calls on a shared executor thread whose connection outlives the test; left
-    open it blocks dropping the test database at the end of the run.
+    open it blocks dropping the test database at the end of the run. Asking for ``transactional_db`` here puts this
+    teardown before the database's flush.
     """
     from asgiref.sync import sync_to_async
     from django.db import connections
 
+    from tutor import db_threads
+    from tutor.consumers import replies_in_flight
+
     yield
+    # A reply outlives the socket that asked for it (by design); one still writing would deadlock the next test's
+    # flush of the database.
+    await replies_in_flight()
     await sync_to_async(connections.close_all)()
+    await sync_to_async(db_threads.shutdown, thread_sensitive=False)()
 
 
 def pytest_configure(config: pytest.Config) -> None:

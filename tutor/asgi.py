@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django, websockets through Channels with session auth and an origin check."""
+"""ASGI entry point: HTTP through Django behind a request-body limit, websockets through Channels with session auth
+and an origin check."""
 
 import os
 
@@ -10,13 +11,17 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from .routing import websocket_urlpatterns  # noqa: E402
+from . import daphne_requests  # noqa: E402
+from .middleware import RequestBodyLimit, largest_body_allowed  # noqa: E402
+from .routing import SameOriginValidator, websocket_urlpatterns  # noqa: E402
+
+# Under Daphne, bodies no page accepts are refused before Daphne stores them (the finer limits: RequestBodyLimit).
+daphne_requests.install(max_body_bytes=largest_body_allowed())
 
 application = ProtocolTypeRouter(
     {
-        "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "http": RequestBodyLimit(django_asgi_app),
+        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

@@ -1,20 +1,22 @@
 """The tutoring session's websocket: students send messages, everyone watching sees the tutor's reply stream in.
 
 Close codes: 4401 not signed in, 4403 not allowed (also used for sessions that do not exist, so ids reveal nothing),
-4400 a frame that is not a JSON message.
+4400 a frame the page never sends (tutor/frames.py checks every frame before anything acts on it).
+
+Every student message is answered to the page that sent it, by the client id the page gave it: with the stored turn,
+which carries the id (the acknowledgement), or with a notice that names the id it refuses. The page resends whatever
+was not answered when it reconnects; a client id already stored is acknowledged again and nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Coroutine
 from typing import Any
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -23,7 +25,8 @@ from models.backends import TutorLLMError
 from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
-from . import permissions, ratelimit, reply_locks, services, tutoring
+from . import frames, permissions, ratelimit, reply_locks, services, tutoring
+from .db_threads import db_call
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
 
@@ -35,7 +38,6 @@ CLOSE_BAD_MESSAGE = 4400
 
 # Documented in docs/operations.md. A student's message is a sentence or two of math; 2,000 characters is generous.
 MAX_MESSAGE_CHARS = getattr(settings, "TUTOR_MAX_MESSAGE_CHARS", 2000)
-MAX_FRAME_BYTES = 16_384
 MESSAGES_PER_MINUTE = getattr(settings, "TUTOR_MESSAGES_PER_MINUTE", 20)
 SYNCS_PER_MINUTE = 30
 REPLY_TIMEOUT_SECONDS = getattr(settings, "TUTOR_REPLY_TIMEOUT_SECONDS", 45)
@@ -65,44 +67,52 @@ async def replies_in_flight() -> None:
         await asyncio.gather(*list(_REPLIES), return_exceptions=True)
 
 
-@database_sync_to_async
-def load_session(session_id: int) -> TutoringSession | None:
+# Each function below is one trip to the database thread pool (tutor/db_threads.py): a turn's database work is
+# grouped into as few trips as it can be, because in a burst every trip waits for a free thread.
+
+
+def _session(session_id: int) -> TutoringSession | None:
     return TutoringSession.objects.select_related("student", "problem").filter(pk=session_id).first()
 
 
-@database_sync_to_async
-def load_user(user_id: int) -> User | None:
-    return User.objects.filter(pk=user_id).first()
-
-
-@database_sync_to_async
-def check_access(user: Any, session: TutoringSession) -> tuple[bool, bool, bool]:
-    """(may watch, may write, may correct tutor turns)."""
+@db_call
+def access_at_connect(user: Any, session_id: int) -> tuple[TutoringSession, bool, bool, bool] | None:
+    """The session with (may watch, may write, may correct tutor turns), or None when it does not exist."""
+    session = _session(session_id)
+    if session is None:
+        return None
     return (
+        session,
         permissions.can_view_session(user, session),
         permissions.can_work_in_session(user, session),
         permissions.can_correct_turns(user, session),
     )
 
 
-@database_sync_to_async
-def current_status(session_id: int) -> str:
-    return TutoringSession.objects.values_list("status", flat=True).get(pk=session_id)
+def _may_still_watch(user_id: int, session_id: int) -> bool:
+    """Read fresh: a student removed from the class, or a deactivated teacher, loses the transcript at once."""
+    session = _session(session_id)
+    user = User.objects.filter(pk=user_id).first()
+    return session is not None and user is not None and permissions.can_view_session(user, session)
 
 
-@database_sync_to_async
-def store_student_turn(session: TutoringSession, text: str, client_id: str | None) -> tuple[Turn, bool]:
-    return services.turn_append(session=session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id)
+@db_call
+def message_gate(session_id: int, client_id: str) -> tuple[Turn | None, str]:
+    """The turn already stored under this client id (a resend), and the session's status."""
+    stored = Turn.objects.filter(session_id=session_id, client_message_id=client_id).first()
+    status = TutoringSession.objects.values_list("status", flat=True).get(pk=session_id)
+    return stored, status
 
 
-@database_sync_to_async
+@db_call
 def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
     session = TutoringSession.objects.select_related("student", "assignment", "problem").get(pk=session_id)
     return tutoring.turn_plan(session=session, message=message, mode=prompt_mode())
 
 
-complete_reply = database_sync_to_async(tutoring.turn_complete)
-turn_unanswered = database_sync_to_async(tutoring.turn_unanswered)
+complete_reply = db_call(tutoring.turn_complete)
+turn_unanswered = db_call(tutoring.turn_unanswered)
+rate_limit_hit = db_call(ratelimit.hit)  # the cache is Redis: a blocking client, so off the event loop too
 
 
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
@@ -121,11 +131,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        session = await load_session(int(self.scope["url_route"]["kwargs"]["session_id"]))
-        if session is None:
+        access = await access_at_connect(user, int(self.scope["url_route"]["kwargs"]["session_id"]))
+        if access is None:
             await self.close(code=CLOSE_FORBIDDEN)
             return
-        can_view, can_write, can_correct = await check_access(user, session)
+        session, can_view, can_write, can_correct = access
         if not can_view:
             await self.close(code=CLOSE_FORBIDDEN)
             return
@@ -144,63 +154,72 @@ class SessionConsumer(AsyncWebsocketConsumer):
     # -- from the browser ----------------------------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        if text_data is None or len(text_data.encode()) > MAX_FRAME_BYTES:
-            await self.close(code=CLOSE_BAD_MESSAGE)
-            return
         try:
-            payload = json.loads(text_data)
-        except json.JSONDecodeError:
-            payload = None
-        if not isinstance(payload, dict):
+            frame = frames.parse_frame(text_data, actions=tutoring.HELP_MESSAGES)
+        except frames.MalformedFrame as exc:
+            logger.info("session %s: malformed frame closed the socket: %s", self.session.pk, exc)
             await self.close(code=CLOSE_BAD_MESSAGE)
             return
-        if payload.get("type") == "sync":
+        if isinstance(frame, frames.SyncRequest):
             # A page asks once per (re)connect; a loop of them would re-render the whole transcript each time.
-            allowed = await database_sync_to_async(ratelimit.hit)(
-                f"sync:{self.scope['user'].pk}", limit=SYNCS_PER_MINUTE, window_seconds=60
-            )
+            allowed = await rate_limit_hit(f"sync:{self.scope['user'].pk}", limit=SYNCS_PER_MINUTE, window_seconds=60)
             if allowed:
-                await self.send_missed_turns(payload.get("after"))
+                await self.send_missed_turns(frame.after)
             return
-        await self.receive_message(payload)
+        await self.receive_message(frame)
 
-    async def receive_message(self, payload: dict[str, Any]) -> None:
+    async def receive_message(self, frame: frames.StudentMessage) -> None:
+        """Store a student's message and start the reply; every message is answered to this page by its client id:
+        the stored turn (an acknowledgement, also for a resend of a turn already stored) or a refusal notice."""
+        client_id = frame.client_id
         if not self.can_write:
-            await self.send_notice("This session is read-only for you.")
+            await self.send_notice("This session is read-only for you.", refused=client_id)
             return
-        action = str(payload.get("action") or "")
-        text = tutoring.HELP_MESSAGES.get(action) or str(payload.get("message") or "").strip()
-        client_id = str(payload.get("client_id") or "")[:64] or None
+        # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
+        # again and nothing more: not counted against the rate limit, not stored or answered twice.
+        stored, status = await message_gate(self.session.pk, client_id)
+        if stored is not None:
+            await self.send(text_data=await self.render_turns(turn_ids=[stored.pk]))
+            return
+        text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
         if not text:
-            await self.send_notice("Type a message first.")
+            await self.send_notice("Type a message first.", refused=client_id)
             return
         if len(text) > MAX_MESSAGE_CHARS:
-            await self.send_notice(f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters.")
+            await self.send_notice(
+                f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters.", refused=client_id
+            )
             return
         # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
-        if await current_status(self.session.pk) == TutoringSession.Status.ABANDONED:
-            await self.send_notice("This session was stopped. Pick a problem from your dashboard.")
+        if status == TutoringSession.Status.ABANDONED:
+            await self.send_notice("This session was stopped. Pick a problem from your dashboard.", refused=client_id)
             return
-        allowed = await database_sync_to_async(ratelimit.hit)(
-            f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60
-        )
+        allowed = await rate_limit_hit(f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60)
         if not allowed:
-            await self.send_notice("You are sending messages very fast. Wait a moment, then try again.")
+            await self.send_notice(
+                "You are sending messages very fast. Wait a moment, then try again.", refused=client_id
+            )
             return
         # The reply is declared owed before its turn is stored, so that a page opening meanwhile does not take the
         # turn for one whose reply was lost and answer it too.
         claim = await reply_locks.claim_reply(self.session.pk)
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-            turn, created = await store_student_turn(self.session, text, client_id)
+            turn, created, acknowledgement = await self.store_student_turn(text, client_id)
         except BaseException:
             await claim.release()
             raise
+        # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
+        await self.send(text_data=acknowledgement)
         if not created:
             await claim.release()
-            return  # a resend of a message we already have, and already answered or answering
-        await self.channel_layer.group_send(self.group, {"type": "turn.stored", "turn_id": turn.pk})
-        _start_reply(self.reply_to(turn, claim))
+            return  # the same resend arrived twice at once; the first is answering it
+        try:
+            event = {"type": "turn.stored", "turn_id": turn.pk, "sender": self.channel_name}
+            await self.channel_layer.group_send(self.group, event)
+        finally:
+            # Other tabs that missed the turn catch up when they sync; the reply is owed either way.
+            _start_reply(self.reply_to(turn, claim))
 
     # -- the tutor's reply ---------------------------------------------------------------------------------
 
@@ -248,8 +267,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
         Only text the guard has already passed reaches the page, and only text it can never take back: the reply
         goes out a sentence or clause at a time (up to punctuation and a space), each piece once the partial check
         passes everything up to it, so a number still being written ("three" of "three half-hours") is never judged
-        alone, and what the page shows only ever grows into the stored reply. At the first text the plan forbids,
-        streaming stops and the turn falls back to the template; the student never sees that text.
+        alone, and what the page shows only ever grows into the stored reply. At the first sentence or clause the
+        plan forbids, streaming stops and the turn falls back to the template; the student never sees that text.
         """
         if llm.name == "none":
             return None
@@ -265,16 +284,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
             async with asyncio.timeout(REPLY_TIMEOUT_SECONDS), contextlib.aclosing(stream):
                 async for piece in stream:
                     pieces.append(piece)
-                    text = "".join(pieces)
-                    # Everything settled so far, released or not: a reply that already broke the plan stops now.
-                    verdict = check_reply(text, plan, context, partial=True)
-                    ready = releasable_prefix(text)
-                    if verdict.ok and len(ready) > len(passed):
+                    ready = releasable_prefix("".join(pieces))
+                    if len(ready) > len(passed):
+                        # Judged a sentence or clause at a time, as each becomes releasable (the whole reply is judged
+                        # again when it is stored): the checks grow with the reply's clauses, not with its tokens,
+                        # which under load is most of a turn's CPU.
                         verdict = check_reply(ready, plan, context, partial=True)
-                        passed = ready if verdict.ok else passed
-                    if not verdict.ok:
-                        logger.info("model reply withdrawn mid-stream: %s", "; ".join(verdict.reasons))
-                        return None
+                        if not verdict.ok:
+                            logger.info("model reply withdrawn mid-stream: %s", "; ".join(verdict.reasons))
+                            return None
+                        passed = ready
                     if len(passed.strip()) > len(shown) and flush_due(time.monotonic(), sent_at):
                         shown, sent_at = passed.strip(), time.monotonic()
                         await layer.group_send(group, {"type": "reply.token", "bubble": bubble, "text": shown})
@@ -285,19 +304,36 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 
-    async def still_allowed(self) -> bool:
-        """Access is checked again before each stored turn is sent: a student removed from the class, or a teacher
-        deactivated, stops receiving the transcript on sockets opened before."""
-        session = await load_session(self.session.pk)
-        user = await load_user(self.scope["user"].pk)  # fresh: the connect-time copy does not see deactivation
-        if session is None or user is None or not (await check_access(user, session))[0]:
+    async def store_student_turn(self, text: str, client_id: str) -> tuple[Turn, bool, str]:
+        """Store the message (once per client id) and render its acknowledgement, in one trip to the database."""
+
+        def store() -> tuple[Turn, bool, str]:
+            turn, created = services.turn_append(
+                session=self.session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id
+            )
+            return turn, created, self._render_turns(turn_ids=[turn.pk])
+
+        stored: tuple[Turn, bool, str] = await db_call(store)()
+        return stored
+
+    async def send_if_still_allowed(self, render: Any) -> None:
+        """Access is checked again before each stored turn is sent, in the same trip to the database as its
+        rendering: a student removed from the class, or a teacher deactivated, stops receiving the transcript on
+        sockets opened before."""
+
+        def check_and_render() -> str | None:
+            return render() if _may_still_watch(self.scope["user"].pk, self.session.pk) else None
+
+        html: str | None = await db_call(check_and_render)()
+        if html is None:
             await self.close(code=CLOSE_FORBIDDEN)
-            return False
-        return True
+            return
+        await self.send(text_data=html)
 
     async def turn_stored(self, event: dict[str, Any]) -> None:
-        if await self.still_allowed():
-            await self.send(text_data=await self.render_turns(turn_ids=[event["turn_id"]]))
+        if event.get("sender") == self.channel_name:
+            return  # this page has the turn already: its acknowledgement
+        await self.send_if_still_allowed(lambda: self._render_turns(turn_ids=[event["turn_id"]]))
 
     async def reply_start(self, event: dict[str, Any]) -> None:
         await self.send(text_data=render_to_string("sessions/_pending.html", {"bubble": event["bubble"]}))
@@ -309,10 +345,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("sessions/_failed.html", {"bubble": event["bubble"]}))
 
     async def reply_final(self, event: dict[str, Any]) -> None:
-        if not await self.still_allowed():
-            return
-        html = await database_sync_to_async(self._render_final)(event["turn_id"], event["bubble"])
-        await self.send(text_data=html)
+        await self.send_if_still_allowed(lambda: self._render_final(event["turn_id"], event["bubble"]))
 
     def _render_final(self, turn_id: int, bubble: str) -> str:
         session = TutoringSession.objects.select_related("problem", "student", "assignment").get(pk=self.session.pk)
@@ -334,26 +367,23 @@ class SessionConsumer(AsyncWebsocketConsumer):
             },
         )
 
-    async def render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
-        def render() -> str:
-            turns = Turn.objects.select_related("session").filter(session_id=self.session.pk)
-            turns = turns.filter(pk__in=turn_ids) if turn_ids is not None else turns.filter(seq__gt=after or 0)
-            return render_to_string(
-                "sessions/_turns_oob.html",
-                {"turns": turns.order_by("seq"), "user": self.scope["user"], "can_correct": self.can_correct},
-            )
+    def _render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
+        turns = Turn.objects.select_related("session").filter(session_id=self.session.pk)
+        turns = turns.filter(pk__in=turn_ids) if turn_ids is not None else turns.filter(seq__gt=after or 0)
+        return render_to_string(
+            "sessions/_turns_oob.html",
+            {"turns": turns.order_by("seq"), "user": self.scope["user"], "can_correct": self.can_correct},
+        )
 
-        html: str = await database_sync_to_async(render)()
+    async def render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
+        html: str = await db_call(self._render_turns)(turn_ids=turn_ids, after=after)
         return html
 
-    async def send_missed_turns(self, after: Any) -> None:
-        try:
-            after_seq = max(0, int(after))
-        except (TypeError, ValueError):
-            after_seq = 0
-        html = await self.render_turns(after=after_seq)
+    async def send_missed_turns(self, after: int) -> None:
+        html = await self.render_turns(after=after)
         if "data-seq" in html:
             await self.send(text_data=html)
 
-    async def send_notice(self, text: str) -> None:
-        await self.send(text_data=render_to_string("sessions/_notice.html", {"notice": text}))
+    async def send_notice(self, text: str, *, refused: str | None = None) -> None:
+        """Show ``text`` on the page; ``refused`` names the message it turns away, so the page stops resending it."""
+        await self.send(text_data=render_to_string("sessions/_notice.html", {"notice": text, "refused": refused}))

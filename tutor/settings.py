@@ -8,6 +8,7 @@ See docs/operations.md for every variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from pathlib import Path
@@ -136,21 +137,35 @@ TEMPLATES = [
 # Lower case: not a setting, so the URL (with its password) never shows on a debug page.
 _database_url = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
 # Opening a PostgreSQL connection costs network and authentication round trips; with no reuse every ORM call of a
-# turn paid them again. Django keeps one connection per thread (the websocket consumers' ORM calls run on sync
-# threads, each with its own), and closes it after DB_CONN_MAX_AGE seconds. Health checks replace a kept connection
-# that the server or a pooler dropped while idle, instead of failing the request that picks it up. A SQLite
-# connection is a local file open: nothing to save.
+# turn paid them again. Under ASGI, Django runs each request on a thread of its own, so a connection kept per thread
+# (CONN_MAX_AGE) is left open behind every request; a pool shared by the process's threads is the way to reuse them
+# (psycopg's pool, through Django's "pool" option): connections are borrowed for a request or a websocket call and
+# given back after it. DB_POOL_MAX_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies, for WSGI servers or an
+# external pooler). Health checks replace a kept connection that the server dropped while idle. A SQLite connection
+# is a local file open: nothing to save.
+_on_postgresql = _database_url.startswith(("postgres://", "postgresql://"))
+_pool_max_size = envint("DB_POOL_MAX_SIZE", 20) if _on_postgresql else 0
 DATABASES = {
     "default": dj_database_url.parse(
         _database_url,
-        conn_max_age=envint("DB_CONN_MAX_AGE", 0 if _database_url.startswith("sqlite") else 60),
+        conn_max_age=0 if _pool_max_size else envint("DB_CONN_MAX_AGE", 0),
         conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", default=True),
     )
 }
+if _pool_max_size:
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": min(_pool_max_size, envint("DB_POOL_MIN_SIZE", 2)),
+        "max_size": _pool_max_size,
+        # A request that finds every connection busy waits this long, then fails rather than hang.
+        "timeout": envint("DB_POOL_TIMEOUT", 10),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     # A file, not memory, so a test server in another process (browser tests over websockets) sees the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+# The tutoring websocket's database calls run on a pool of this many threads per server process (tutor/db_threads.py),
+# each borrowing a connection from the pool above while it runs a call: keep it below DB_POOL_MAX_SIZE.
+TUTOR_DB_THREADS = envint("TUTOR_DB_THREADS", 8)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the channel layer, the cache (rate limits) and Celery.
@@ -169,12 +184,17 @@ if REDIS_URL:
                         "socket_timeout": 30,
                         # A Redis that is down still fails fast.
                         "socket_connect_timeout": 5,
+                        # Every socket's group messages go through this pool; redis-py's default of 100 connections
+                        # refuses sends ("Too many connections") once a class's replies stream at the same time.
+                        "max_connections": envint("CHANNELS_REDIS_MAX_CONNECTIONS", 1000),
                     }
                 ],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "tutor"),
-                # A streamed reply is dozens of group messages (a flush every 50 ms); room for a few replies, so a tab
-                # that stalls for a moment loses no tokens.
-                "capacity": 500,
+                # Every socket of a server process receives through one queue of that process, and past this many
+                # waiting messages channels-redis drops new ones without a word. A streamed reply is a couple of
+                # dozen messages, so leave room for every socket of a busy process at once (200 replies streaming
+                # together are about 4,400); messages are small and expire (below), so the room costs little.
+                "capacity": envint("CHANNELS_CAPACITY", 20000),
                 # Undelivered messages older than this are dropped; a reconnecting tab reloads its turns from the
                 # database instead.
                 "expiry": 60,
@@ -199,6 +219,9 @@ CELERY_TASK_ALWAYS_EAGER = envbool("CELERY_TASK_ALWAYS_EAGER", default=not REDIS
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_SOFT_TIME_LIMIT = envint("CELERY_TASK_SOFT_TIME_LIMIT", 300)
 CELERY_TASK_TIME_LIMIT = envint("CELERY_TASK_TIME_LIMIT", 360)
+# Redis hands an unacknowledged task (its worker died) to another worker after this many seconds: just past the hard
+# time limit, so a task still running is never handed out twice, and a dead worker's import is failed within minutes.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 60}
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {
@@ -271,11 +294,52 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", default=not DEBUG and not RUNNING_TESTS)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
-# Abuse limits: sign-ups and log-in attempts per client address per window.
+
+def envheader(name: str) -> tuple[str, str] | None:
+    """A request header and the value that marks HTTPS, from ``Header-Name`` (value ``https``) or ``Name: value``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    header, _, expected = value.partition(":")
+    header, expected = header.strip(), expected.strip() or "https"
+    if not re.fullmatch(r"[A-Za-z0-9-]+", header):
+        raise ImproperlyConfigured(f"{name} must be a header name such as X-Forwarded-Proto, got {value!r}")
+    return "HTTP_" + header.upper().replace("-", "_"), expected
+
+
+# HTTPS. Behind a proxy that terminates TLS the app sees plain HTTP, unless the proxy names the original scheme in a
+# header it always overwrites (SECURE_PROXY_SSL_HEADER); trusting such a header by default would let clients claim
+# HTTPS, so there is none by default. Redirecting HTTP to HTTPS without knowing which requests were HTTPS would loop,
+# so the redirect is on by default only once that header is set. HSTS is sent on HTTPS responses only, and the
+# cookies already need HTTPS, so it is on by default for this host; whether it may cover subdomains or go on the
+# browsers' preload list depends on the rest of the domain, which only the operator knows.
+SECURE_PROXY_SSL_HEADER = envheader("SECURE_PROXY_SSL_HEADER")
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", default=not DEBUG and SECURE_PROXY_SSL_HEADER is not None)
+# Load balancers check health over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", default=False)
+
+# Request bodies. tutor.middleware.RequestBodyLimit refuses a larger body with 413 before reading any of it; only an
+# admin's problem-set upload may be larger (tutor/content/safety.py MAX_UPLOAD_BYTES, plus this much for the rest of
+# its form). Django's own parser then keeps form fields to the same size, and spools files and bodies over 1 MiB to
+# disk instead of memory.
+REQUEST_BODY_MAX_BYTES = envint("REQUEST_BODY_MAX_BYTES", 1_048_576)
+if REQUEST_BODY_MAX_BYTES < 1:
+    raise ImproperlyConfigured(f"REQUEST_BODY_MAX_BYTES must be at least 1, got {REQUEST_BODY_MAX_BYTES}")
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", REQUEST_BODY_MAX_BYTES)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 1_048_576
+
+# Abuse limits. Sign-ups per client address per window.
 AUTH_RATE_LIMIT = envint("AUTH_RATE_LIMIT", 20)
 AUTH_RATE_WINDOW_SECONDS = envint("AUTH_RATE_WINDOW_SECONDS", 300)
+# Failed log-ins (the app's and the admin's together) per username and per client address per window. Successful
+# log-ins never count, and a whole class shares its school's address, so the address limit is the higher one.
+LOGIN_FAILURES_PER_USERNAME = envint("LOGIN_FAILURES_PER_USERNAME", 10)
+LOGIN_FAILURES_PER_ADDRESS = envint("LOGIN_FAILURES_PER_ADDRESS", 100)
+LOGIN_FAILURE_WINDOW_SECONDS = envint("LOGIN_FAILURE_WINDOW_SECONDS", 900)
 
 LOGGING = {
     "version": 1,

@@ -21,15 +21,18 @@ from knowledge_graph.bkt import DEFAULT_PARAMS
 from knowledge_graph.graph import SkillGraph
 from knowledge_graph.models import Evidence, Skill
 from knowledge_graph.recommend import ProblemOption, recommend_next
+from pedagogy.attempts import with_attempts_flagged
+from pedagogy.domain import Problem as DomainProblem
 from pedagogy.guard import GuardContext
 from pedagogy.plan import HintBudget, TurnPlan
 from pedagogy.planner import plan_turn
-from pedagogy.prompting import DialogueTurn, build_messages
+from pedagogy.prompting import DialogueTurn, build_messages, text_answers
 from pedagogy.realize import Delivery, deliver
 from pedagogy.state import DialogueState
 
 from .models import Problem, Step, Turn, TutoringSession
 from .services import session_start, turn_append_locked
+from .session_figures import figures_schedule
 
 PROBLEM_PREFETCH = ("skills", "steps__skills", "steps__hints", "steps__misconceptions")
 HELP_MESSAGES = {"hint": "Can I have a hint?", "stuck": "I'm stuck."}
@@ -90,11 +93,29 @@ class CompletedTurn:
     session: TutoringSession
 
 
-def _problem_for(session: TutoringSession) -> Problem:
-    # The session's problem row is usually loaded with the session (select_related): only its content is read here.
-    problem = session.problem
+# Every turn plans from the problem's content: its steps, hints, misconceptions and skills, five queries to load.
+# Stored content does not change under a session (an import that changes a problem in use adds a new version, and
+# one not in use is replaced by new rows), so each process keeps what it built, by row and content hash. Only an edit
+# in the Django admin changes a row in place; the copy kept here lasts a minute, so such an edit reaches running
+# sessions within that.
+_DOMAIN_PROBLEM_SECONDS = 60.0
+_DOMAIN_PROBLEMS_KEPT = 512
+_domain_problems: dict[tuple[int, str], tuple[float, DomainProblem]] = {}
+
+
+def domain_problem_for(problem: Problem) -> DomainProblem:
+    """The planner's view of a stored problem, built at most once a minute per process."""
+    key = (problem.pk, problem.content_hash)
+    now = time.monotonic()
+    kept = _domain_problems.get(key)
+    if kept is not None and now - kept[0] < _DOMAIN_PROBLEM_SECONDS:
+        return kept[1]
     prefetch_related_objects([problem], *PROBLEM_PREFETCH)
-    return problem
+    built = problem.to_domain()
+    if len(_domain_problems) >= _DOMAIN_PROBLEMS_KEPT:
+        _domain_problems.clear()  # a process serves a few classes' problems; more than this is a sweep, not a class
+    _domain_problems[key] = (now, built)
+    return built
 
 
 def budget_for(session: TutoringSession) -> HintBudget:
@@ -132,8 +153,8 @@ def dialogue(session_id: int, *, before_seq: int | None = None) -> list[Dialogue
 def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "paraphrase") -> PlannedTurn:
     """Plan the tutor's next turn; reads only. ``message`` is None for the opening turn."""
     started = time.monotonic()
-    problem = _problem_for(session)
-    domain_problem = problem.to_domain()
+    problem = session.problem  # usually loaded with the session (select_related)
+    domain_problem = domain_problem_for(problem)
     state = DialogueState.from_json(session.dialogue_state) if session.dialogue_state else None
     mastery = kg_selectors.mastery_for_learner(learner=session.student_id, codes=domain_problem.all_skills())
     plan, new_state = plan_turn(
@@ -145,8 +166,19 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
         rng_seed=session.pk * 1000 + (state.turns if state else 0),
     )
     history = dialogue(session.pk)
+    # Every attempt to get the answer or change the rules is named on its own turn and flags the session.
+    earlier = [t.text for t in history if t.role == "student"]
+    if message is not None and earlier and earlier[-1] == message:
+        earlier.pop()  # the message itself, stored before it is planned
+    plan = with_attempts_flagged(plan, message, earlier=earlier)
     context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in history))
-    messages = build_messages(plan, history, problem_text=problem.text, mode=mode)  # type: ignore[arg-type]
+    messages = build_messages(
+        plan,
+        history,
+        problem_text=problem.text,
+        mode=mode,  # type: ignore[arg-type]
+        accepted_answers=text_answers(domain_problem),
+    )
     planner_ms = (time.monotonic() - started) * 1000
     return PlannedTurn(
         session.pk,
@@ -329,6 +361,7 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
     if plan.solved and session.status == TutoringSession.Status.ACTIVE:
         session.status = TutoringSession.Status.SOLVED
         session.finished_at = timezone.now()
+        figures_schedule(session.pk)  # the teacher's figures of the finished session, after commit
     session.save(
         update_fields=[
             "dialogue_state",

@@ -2,12 +2,29 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from .views import accounts, admin_tools, corrections, home, imports, sessions, skills, student, teacher
+from .forms import AdminLogInForm
+from .views import (
+    accounts,
+    admin_tools,
+    corrections,
+    dashboard,
+    exports,
+    home,
+    imports,
+    problem_browser,
+    sessions,
+    skills,
+    student,
+    teacher,
+)
+
+# The admin's log-in form counts failed log-ins like the app's; accounts.admin_login refuses locked-out attempts.
+admin.site.login_form = AdminLogInForm
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", home.healthz, name="healthz"),
-    path("accounts/login/", accounts.RateLimitedLoginView.as_view(), name="login"),
+    path("accounts/login/", accounts.LimitedLoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/signup/", accounts.signup, name="signup"),
     path("student/", student.dashboard, name="student_dashboard"),
@@ -37,10 +54,25 @@ urlpatterns = [
         teacher.class_student,
         name="class_student",
     ),
+    path("teacher/classes/<int:class_id>/dashboard/", dashboard.class_dashboard, name="class_dashboard"),
+    path(
+        "teacher/classes/<int:class_id>/dashboard/recompute/",
+        dashboard.class_figures_recompute,
+        name="class_figures_recompute",
+    ),
+    path("teacher/classes/<int:class_id>/export/sessions.csv", exports.export_sessions, name="export_sessions"),
+    path("teacher/classes/<int:class_id>/export/turns.csv", exports.export_turns, name="export_turns"),
+    path("teacher/classes/<int:class_id>/export/mastery.csv", exports.export_mastery, name="export_mastery"),
     path("manage/teachers/", admin_tools.teachers, name="admin_teachers"),
+    path("manage/model/", admin_tools.model_status_page, name="admin_model_status"),
+    path("manage/problems/", problem_browser.problem_sets, name="admin_problem_sets"),
+    path("manage/problems/<int:problem_id>/", problem_browser.problem_preview, name="admin_problem_preview"),
     path("manage/teachers/<int:user_id>/active/", admin_tools.teacher_active, name="admin_teacher_active"),
     path("manage/imports/", imports.imports, name="admin_imports"),
     path("manage/imports/<int:job_id>/", imports.import_job, name="admin_import_job"),
+    path("manage/imports/<int:job_id>/retry/", imports.retry_import_job, name="admin_import_job_retry"),
+    # Ahead of the admin's own URLs, so that every log-in to the admin passes the failed-log-in limit.
+    path("admin/login/", accounts.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),
 ]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -69,3 +70,37 @@ def test_a_bad_setting_is_a_clear_error() -> None:
 @pytest.mark.parametrize("name", ["TUTOR_LLM_BACKEND", "TUTOR_LLM_URL", "TUTOR_LLM_MODEL", "TUTOR_LLM_API_KEY"])
 def test_the_model_settings_exist(name: str) -> None:
     assert hasattr(settings, name)
+
+
+def _database_settings(env: dict[str, str]) -> dict[str, object]:
+    code = (
+        "import json, tutor.settings as s; d = s.DATABASES['default']; "
+        "print(json.dumps([d['CONN_MAX_AGE'], d.get('OPTIONS', {})]))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG"}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=REPO_ROOT,
+        env={**clean, "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    conn_max_age, options = json.loads(result.stdout)
+    return {"conn_max_age": conn_max_age, "options": options}
+
+
+def test_postgresql_connections_come_from_a_pool_not_from_each_thread() -> None:
+    # Under ASGI every request runs on a thread of its own: a connection kept per thread would outlive it.
+    pooled = _database_settings({"DATABASE_URL": "postgres://u@db:5432/tutor"})
+    assert pooled["conn_max_age"] == 0
+    assert pooled["options"] == {"pool": {"min_size": 2, "max_size": 20, "timeout": 10}}
+    unpooled = _database_settings({"DATABASE_URL": "postgres://u@db:5432/tutor", "DB_POOL_MAX_SIZE": "0"})
+    assert unpooled == {"conn_max_age": 0, "options": {}}
+    kept = _database_settings(
+        {"DATABASE_URL": "postgres://u@db:5432/tutor", "DB_POOL_MAX_SIZE": "0", "DB_CONN_MAX_AGE": "60"}
+    )
+    assert kept["conn_max_age"] == 60
+    sqlite = _database_settings({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
+    assert sqlite == {"conn_max_age": 0, "options": {}}

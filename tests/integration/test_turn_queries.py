@@ -58,11 +58,12 @@ def _explain(spent: dict[str, list[str]]) -> str:
     return "\n".join(f"{phase}: {len(sql)}\n" + "\n".join(f"  {s[:160]}" for s in sql) for phase, sql in spent.items())
 
 
-def test_answering_a_step_on_practised_skills_costs_nineteen_statements(world: World) -> None:
-    """store 3 (stamp-and-lock the session, next number and resend check in one read, insert), plan 7 (the problem's
-    content in 5 prefetches, mastery with priors in 1, the dialogue in 1), complete 7 (lock the session, next
-    number, insert the reply, save the session, lock the mastery rows with their skills and parameters, update
-    them, insert the evidence), final render 2 (mastery before the turn; the panel's skills, names and mastery)."""
+def test_answering_a_step_on_practised_skills_costs_fourteen_statements(world: World) -> None:
+    """store 3 (stamp-and-lock the session, next number and resend check in one read, insert), plan 2 (mastery with
+    priors in 1, the dialogue in 1; the problem's content was loaded when the session opened, and is kept), complete
+    7 (lock the session, next number, insert the reply, save the session, lock the mastery rows with their skills and
+    parameters, update them, insert the evidence), final render 2 (mastery before the turn; the panel's skills,
+    names and mastery)."""
     kg_services.evidence_apply(learner=world.student, observations=[(("arith.multiply", "money.decimals"), False)])
 
     spent, completed = _turn(world, "24")
@@ -70,10 +71,24 @@ def test_answering_a_step_on_practised_skills_costs_nineteen_statements(world: W
     assert Evidence.objects.filter(turn_id=completed.turn.pk).count() == 1  # one step resolved, one skill
     assert {phase: len(sql) for phase, sql in spent.items()} == {
         "store": 3,
-        "plan": 7,
+        "plan": 2,
         "complete": 7,
         "final render": 2,
     }, _explain(spent)
+
+
+def test_a_process_loads_a_problems_content_once_and_again_when_it_changes(world: World) -> None:
+    # Five prefetches (steps with their skills, hints and misconceptions, and the problem's skills) on a cold start.
+    tutoring._domain_problems.clear()
+    spent, _ = _turn(world, "24")
+    assert len(spent["plan"]) == 7, _explain(spent)
+    spent, _ = _turn(world, "12")
+    assert len(spent["plan"]) == 2, _explain(spent)
+    # The kept copy is keyed by the content's hash: content stored under another hash is loaded afresh.
+    world.problem.content_hash = "edited"
+    world.problem.save(update_fields=["content_hash"])
+    spent, _ = _turn(world, "6")
+    assert len(spent["plan"]) == 7, _explain(spent)
 
 
 def test_a_first_observation_of_a_skill_adds_only_creating_and_locking_its_row(world: World) -> None:
