@@ -15,7 +15,7 @@ import base64
 import binascii
 import codecs
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import replace
 from fractions import Fraction
 
@@ -142,11 +142,13 @@ def screen_message(
     earlier: Sequence[str] = (),
     verdict: str | None = None,
     language: str = "english",
+    right_values: Collection[Fraction] = (),
 ) -> tuple[str, ...]:
     """The attempts in ``message``, each named for the teacher ("tried to change the tutor's rules (role play)").
 
     ``intent`` is the planner's reading of the message, ``earlier`` the student's earlier messages (oldest first),
-    ``verdict`` the planner's verdict on this one, ``language`` the session's language.
+    ``verdict`` the planner's verdict on this one, ``language`` the session's language, ``right_values`` the values
+    the student has been credited with (a right answer is never one of a run of guesses).
     """
     text = message[:MAX_SCREENED_CHARS]
     found: list[str] = []
@@ -172,11 +174,13 @@ def screen_message(
     elif written_in is not None and written_in != language:
         found.append(f"wrote in {written_in.title()}, not {language.title()}")
     if not hidden:  # a request written in binary digits is not a list of guesses
-        found += _guessing(text, earlier, verdict)
+        found += _guessing(text, earlier, verdict, right_values)
     return tuple(dict.fromkeys(found))
 
 
-def _guessing(message: str, earlier: Sequence[str], verdict: str | None) -> list[str]:
+def _guessing(
+    message: str, earlier: Sequence[str], verdict: str | None, right_values: Collection[Fraction] = ()
+) -> list[str]:
     listed = {m.value for m in find_numbers(message)}
     if _BARE_NUMBERS_RE.fullmatch(message.strip()) and len(listed) >= GUESSES_AT_ONCE:
         return [f"guessed {len(listed)} numbers in one message"]
@@ -185,19 +189,23 @@ def _guessing(message: str, earlier: Sequence[str], verdict: str | None) -> list
     values = []
     for text in [*earlier[-(GUESSES_IN_A_ROW - 1) :], message]:
         value = _bare_number(text)
-        if value is None:
-            return []
+        if value is None or value in right_values:
+            return []  # a message that is not a bare number, or a right answer, is work: not part of a run of guesses
         values.append(value)
     if len(values) == GUESSES_IN_A_ROW and len(set(values)) == GUESSES_IN_A_ROW:
         return [f"guessed {GUESSES_IN_A_ROW} different numbers in a row"]
     return []
 
 
-def with_attempts_flagged(plan: TurnPlan, message: str | None, *, earlier: Sequence[str] = ()) -> TurnPlan:
+def with_attempts_flagged(
+    plan: TurnPlan, message: str | None, *, earlier: Sequence[str] = (), right_values: Collection[Fraction] = ()
+) -> TurnPlan:
     """``plan`` with every attempt in ``message`` added to its flags and named in its reason, for the teacher."""
     if not message:
         return plan
-    attempts = screen_message(message, intent=plan.intent, earlier=earlier, verdict=plan.verdict)
+    attempts = screen_message(
+        message, intent=plan.intent, earlier=earlier, verdict=plan.verdict, right_values=right_values
+    )
     if not attempts:
         return plan
     new = tuple(a for a in attempts if a not in plan.flags)

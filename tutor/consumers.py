@@ -209,16 +209,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
         except BaseException:
             await claim.release()
             raise
-        # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
-        await self.send(text_data=acknowledgement)
         if not created:
             await claim.release()
-            return  # the same resend arrived twice at once; the first is answering it
+            # The same resend arrived twice at once; the first is answering it.
+            await self.send(text_data=acknowledgement)
+            return
         try:
+            # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
+            await self.send(text_data=acknowledgement)
             event = {"type": "turn.stored", "turn_id": turn.pk, "sender": self.channel_name}
             await self.channel_layer.group_send(self.group, event)
         finally:
-            # Other tabs that missed the turn catch up when they sync; the reply is owed either way.
+            # The reply is owed whatever happened to this page or to the broadcast (other tabs that missed the turn
+            # catch up when they sync): once the turn is stored, the claim always goes to its reply.
             _start_reply(self.reply_to(turn, claim))
 
     # -- the tutor's reply ---------------------------------------------------------------------------------

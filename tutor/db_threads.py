@@ -13,6 +13,7 @@ the thread between calls. (The reply's advisory locks live on connections of the
 from __future__ import annotations
 
 import functools
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -41,6 +42,16 @@ def _executor() -> ThreadPoolExecutor:
             _pool_workers = pool_size()
             _pool = ThreadPoolExecutor(max_workers=_pool_workers, thread_name_prefix="tutor-db")
         return _pool
+
+
+def _forget_pool_in_child() -> None:
+    # A forked process (a Celery prefork worker, a test server) copies the pool without its threads: work sent to it
+    # would wait forever. The child starts a pool of its own on its first call.
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
 
 
 class _PooledCall(SyncToAsync):  # type: ignore[type-arg]

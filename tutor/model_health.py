@@ -42,7 +42,21 @@ def models_url(base: str) -> str:
         raise ValueError(f"TUTOR_LLM_URL must be an http(s) URL, got {base!r}")
     path = parts.path.rstrip("/").removesuffix("/chat/completions")
     path = f"{path}/models" if path.endswith("/v1") else f"{path}/v1/models"
-    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+    # Without any user:password part: the address is shown on the admin page, and credentials go in a header.
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname  # an IPv6 address keeps its brackets
+    if parts.port is not None:
+        host += f":{parts.port}"
+    return urllib.parse.urlunsplit((parts.scheme, host, path, "", ""))
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A model server's listing is not followed elsewhere: the API key would go along to the other host."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def model_server_check(timeout: float = CHECK_TIMEOUT_SECONDS) -> ServerCheck:
@@ -63,7 +77,7 @@ def model_server_check(timeout: float = CHECK_TIMEOUT_SECONDS) -> ServerCheck:
         request.add_header("Authorization", f"Bearer {api_key}")
     started = time.monotonic()
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - the scheme is checked
+        with _OPENER.open(request, timeout=timeout) as response:
             body = response.read(MAX_LISTING_BYTES)
     except urllib.error.HTTPError as exc:
         return ServerCheck(checked=True, detail=f"{url} answered HTTP {exc.code}")

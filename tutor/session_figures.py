@@ -10,6 +10,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, F, Q, QuerySet
@@ -95,6 +96,17 @@ def figures_refresh_stale(*, sessions: QuerySet[TutoringSession], limit: int | N
     """Refresh the figures of those of ``sessions`` that are stale, at most ``limit`` of them (newest first)."""
     ids = stale_sessions(sessions).order_by("-updated_at").values_list("pk", flat=True)
     return figures_refresh(session_ids=list(ids if limit is None else ids[:limit]))
+
+
+def figures_queue(session_ids: list[int]) -> list[Any]:
+    """Queue the figures of these sessions, one task per batch, so that each task ends well inside its time limit;
+    the tasks' results (already done when tasks run inline). Raises what the broker raises."""
+    from .tasks import session_figures_task  # the tasks module imports the services that call this
+
+    return [
+        session_figures_task.delay(session_ids[start : start + BATCH_SIZE])
+        for start in range(0, len(session_ids), BATCH_SIZE)
+    ]
 
 
 def figures_schedule(session_id: int) -> None:

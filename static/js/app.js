@@ -37,10 +37,31 @@
   // The server refuses text it cannot store (NUL, half of a surrogate pair: a pasted or cut emoji): send what the
   // student sees instead.
   function storable(text) {
-    var wellFormed = typeof text.toWellFormed === "function"
-      ? text.toWellFormed()
-      : text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+    var wellFormed = typeof text.toWellFormed === "function" ? text.toWellFormed() : replaceLoneSurrogates(text);
     return wellFormed.replace(/\u0000/g, "");
+  }
+
+  // A plain loop, not a regular expression: the lookbehind one would need is a syntax error in the older browsers
+  // (Safari before 16.4) that lack toWellFormed, and would stop this whole script there.
+  function replaceLoneSurrogates(text) {
+    var out = "";
+    for (var i = 0; i < text.length; i++) {
+      var code = text.charCodeAt(i);
+      if (code >= 0xd800 && code <= 0xdbff) {
+        var next = i + 1 < text.length ? text.charCodeAt(i + 1) : 0;
+        if (next >= 0xdc00 && next <= 0xdfff) {
+          out += text.charAt(i) + text.charAt(i + 1);
+          i++;
+        } else {
+          out += "\uFFFD";
+        }
+      } else if (code >= 0xdc00 && code <= 0xdfff) {
+        out += "\uFFFD";
+      } else {
+        out += text.charAt(i);
+      }
+    }
+    return out;
   }
 
   document.addEventListener("DOMContentLoaded", function () {

@@ -193,3 +193,11 @@ def test_an_admin_previews_a_problems_hint_ladder_as_a_student_sees_it(world: Wo
     assert "Suggest a better reply" not in transcript  # a dry run: nothing to correct
     assert (TutoringSession.objects.count(), Turn.objects.count()) == (sessions_before, turns_before)
     assert client.get(reverse("admin_problem_preview", args=[999999])).status_code == 404
+
+
+def test_the_model_listing_address_shown_to_admins_carries_no_credentials() -> None:
+    from tutor.model_health import models_url
+
+    assert models_url("http://tutor:s3cret@vllm.internal:8000/v1") == "http://vllm.internal:8000/v1/models"
+    assert models_url("https://models.example/v1/chat/completions") == "https://models.example/v1/models"
+    assert models_url("http://[::1]:8000") == "http://[::1]:8000/v1/models"

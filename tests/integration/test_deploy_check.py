@@ -28,6 +28,8 @@ INHERITED_SETTINGS = {
     "DATABASE_URL",
     "REDIS_URL",
     "DJANGO_SETTINGS_MODULE",
+    # Set by the browser tests for their live server in this process; no deployment sets it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 PRODUCTION = {

@@ -104,3 +104,10 @@ def test_postgresql_connections_come_from_a_pool_not_from_each_thread() -> None:
     assert kept["conn_max_age"] == 60
     sqlite = _database_settings({"DATABASE_URL": "sqlite:////tmp/x.sqlite3"})
     assert sqlite == {"conn_max_age": 0, "options": {}}
+
+
+def test_the_websocket_threads_must_leave_pooled_connections_for_requests() -> None:
+    result = _import_settings(
+        {"DEBUG": "1", "DATABASE_URL": "postgres://u@db:5432/tutor", "DB_POOL_MAX_SIZE": "8", "TUTOR_DB_THREADS": "8"}
+    )
+    assert "TUTOR_DB_THREADS (8) must be below DB_POOL_MAX_SIZE (8)" in result.stderr

@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
 from django.db.models.functions import Now
+from django.utils import timezone
 
 from knowledge_graph.services import SkillGraphError
 
@@ -126,8 +127,12 @@ STALE_MARGIN = timedelta(seconds=30)
 
 
 def _stale_before() -> Any:
-    """The start time (as a database expression) before which a running job has outlived any worker."""
-    return Now() - (timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN)
+    """The start time before which a running job has outlived any worker.
+
+    Start times are this app's clock, written and compared as the same Python values: a time the database writes
+    itself (``Now()``) is stored with another precision on SQLite, where times are text, and would then never equal
+    the value read back."""
+    return timezone.now() - (timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT) + STALE_MARGIN)
 
 
 def _failed_report(job: ImportJob, reason: str, code: str) -> ImportOutcome:
@@ -157,9 +162,8 @@ def import_jobs_fail_abandoned(*, job_id: int | None = None) -> int:
     for job in running.defer("upload", "report"):
         outcome = _failed_report(job, _abandoned_reason(), "worker-lost")
         # Conditional on the same run: a job retried meanwhile is left alone.
-        failed += ImportJob.objects.filter(
-            pk=job.pk, status=ImportJob.Status.RUNNING, started_at=job.started_at
-        ).update(
+        same_run = ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING, started_at=job.started_at)
+        updated = same_run.update(
             status=ImportJob.Status.FAILED,
             summary=outcome.line(),
             counts=outcome.counts(),
@@ -167,7 +171,9 @@ def import_jobs_fail_abandoned(*, job_id: int | None = None) -> int:
             progress="",
             finished_at=Now(),
         )
-        logger.warning("import job %s was abandoned by its worker; marked failed", job.pk)
+        if updated:
+            logger.warning("import job %s was abandoned by its worker; marked failed", job.pk)
+        failed += updated
     return failed
 
 
@@ -195,8 +201,9 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     running long after any worker could be running it was abandoned by a worker that died (the broker delivers its
     task again): it is failed with the reason, and an admin can retry it.
     """
+    started = timezone.now()
     claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.PENDING).update(
-        status=ImportJob.Status.RUNNING, started_at=Now(), progress="starting"
+        status=ImportJob.Status.RUNNING, started_at=started, progress="starting"
     )
     if not claimed:
         if import_jobs_fail_abandoned(job_id=job_id):
@@ -249,8 +256,6 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         **({} if keep_upload else {"upload": None}),
     }
     # Only this run may finish the job: one failed as abandoned (and perhaps retried) meanwhile is not touched.
-    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, started_at=job.started_at).update(
-        **finished
-    ):
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.RUNNING, started_at=started).update(**finished):
         logger.warning("import job %s was marked abandoned while it ran; its result is not recorded", job_id)
     return ImportJob.objects.defer("upload").get(pk=job_id)

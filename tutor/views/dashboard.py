@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,8 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 from .. import ratelimit, selectors
 from ..analytics import FLAG_CODES, FLAG_KINDS
 from ..models import Classroom, TutoringSession, User
-from ..session_figures import figures_refresh_stale, stale_sessions
-from ..tasks import session_figures_task
+from ..session_figures import figures_queue, figures_refresh_stale, stale_sessions
 from ._access import managed_class, teacher_or_admin_required
 
 logger = logging.getLogger(__name__)
@@ -27,6 +27,7 @@ ATTENTION_LIMIT = 12
 # Stale figures are computed while the page loads up to this many sessions (a class's recent work takes well under
 # a second); an older backlog goes to the background worker.
 INLINE_REFRESH_LIMIT = 200
+BACKLOG_QUEUED_SECONDS = 300  # long enough for a worker to work through a large class's backlog
 RECOMPUTES_PER_WINDOW, RECOMPUTE_WINDOW_SECONDS = 5, 300
 
 
@@ -66,10 +67,13 @@ def _refresh_figures(request: HttpRequest, classroom: Classroom) -> None:
     figures_refresh_stale(sessions=sessions, limit=INLINE_REFRESH_LIMIT)
     backlog = list(stale_sessions(sessions).values_list("pk", flat=True))
     if backlog:
-        try:
-            session_figures_task.delay(backlog)
-        except Exception:  # a broker that is down: the next visit computes the next batch inline
-            logger.warning("could not queue the figures of %s sessions", len(backlog))
+        # Queued once per class while it is being worked through, not again on every view of the page.
+        if cache.add(f"figures-queued:{classroom.pk}", True, timeout=BACKLOG_QUEUED_SECONDS):
+            try:
+                figures_queue(backlog)
+            except Exception:  # a broker that is down: the next visit computes the next batch inline
+                cache.delete(f"figures-queued:{classroom.pk}")
+                logger.warning("could not queue the figures of %s sessions", len(backlog))
         messages.info(request, f"Figures for {len(backlog)} older sessions are still being computed.")
 
 
@@ -127,12 +131,12 @@ def class_figures_recompute(request: HttpRequest, class_id: int) -> HttpResponse
         return render(request, "errors/429.html", status=429)
     ids = list(selectors.class_sessions(classroom=classroom).values_list("pk", flat=True))
     try:
-        result = session_figures_task.delay(ids)
+        results = figures_queue(ids)
     except Exception:
         logger.exception("could not queue the figures of class %s", classroom.pk)
         messages.error(request, "The figures could not be recomputed now; please try again later.")
         return redirect("class_dashboard", class_id=classroom.pk)
-    if result.ready():
+    if all(result.ready() for result in results):
         messages.success(request, f"Figures recomputed for {len(ids)} session{'s' if len(ids) != 1 else ''}.")
     else:
         messages.info(request, f"Recomputing the figures of {len(ids)} sessions; reload the page in a moment.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import codecs
 import json
+from fractions import Fraction
 from pathlib import Path
 
 import pytest
@@ -56,6 +57,9 @@ def test_guesses_in_a_row_are_named_only_from_the_third_wrong_one() -> None:
     # Right answers in a row are work, not guesses; nor is the same number said again.
     assert screened("95", earlier=["15", "80"], verdict="correct") == ()
     assert screened("11", earlier=["11", "11"], verdict="incorrect") == ()
+    # Two right steps and then a wrong one are work too.
+    right = [Fraction(12), Fraction(24)]
+    assert screened("30", earlier=["12", "24"], verdict="incorrect", right_values=right) == ()
 
 
 @pytest.mark.parametrize(
