@@ -11,6 +11,7 @@ from .models import (
     Classroom,
     Enrollment,
     Hint,
+    LtiPlatform,
     Misconception,
     Problem,
     ProblemSet,
@@ -121,3 +122,12 @@ class TutoringSessionAdmin(admin.ModelAdmin[TutoringSession]):
     list_filter = ("status", "needs_attention")
     readonly_fields = ("dialogue_state",)
     inlines = [TurnInline]
+
+
+@admin.register(LtiPlatform)
+class LtiPlatformAdmin(admin.ModelAdmin[LtiPlatform]):
+    """Platform registrations: what Canvas or Moodle shows when the tutor is added there (docs/operations.md)."""
+
+    list_display = ("name", "issuer", "client_id", "is_active", "created_at")
+    list_filter = ("is_active",)
+    search_fields = ("name", "issuer", "client_id")

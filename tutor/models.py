@@ -446,3 +446,86 @@ class SessionFigures(models.Model):
     def first_attempt_rate(self) -> float | None:
         """Resolved steps the student got right on the first try with no help, out of the resolved steps."""
         return self.steps_first_attempt_correct / self.steps_resolved if self.steps_resolved else None
+
+
+# -- LTI 1.3 -----------------------------------------------------------------------------------------------------------
+# A school's learning platform (Canvas, Moodle) launches the tutor; these tables remember who it is and what its
+# users, courses and links are here. Accounts and classes are keyed by the platform's own ids, never by e-mail.
+
+
+class LtiPlatform(models.Model):
+    """One registration of the tutor on a learning platform, entered by an admin from the platform's tool settings."""
+
+    name = models.CharField(max_length=120)
+    issuer = models.URLField(
+        max_length=255, help_text="The platform's issuer (iss), e.g. https://canvas.instructure.com"
+    )
+    client_id = models.CharField(max_length=255, help_text="The client id the platform gave the tutor.")
+    deployment_ids = models.JSONField(default=list, help_text='Accepted deployment ids, e.g. ["1:abc"].')
+    auth_login_url = models.URLField(max_length=500, help_text="The platform's OIDC authorization endpoint.")
+    auth_token_url = models.URLField(max_length=500, help_text="The platform's OAuth2 token endpoint.")
+    auth_audience = models.CharField(
+        max_length=500, blank=True, help_text="Audience of token requests, when the platform wants other than the URL."
+    )
+    key_set_url = models.URLField(max_length=500, blank=True, help_text="The platform's public JWKS URL.")
+    public_key = models.TextField(blank=True, help_text="The platform's public key (PEM), if it gives no JWKS URL.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["issuer", "client_id"], name="lti_platform_unique_client")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.issuer})"
+
+
+class LtiIdentity(models.Model):
+    """A platform user (issuer + sub) and the tutor account it signs in as."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="identities")
+    subject = models.CharField(max_length=255)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="lti_identities")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "subject"], name="lti_identity_unique_subject")]
+
+    def __str__(self) -> str:
+        return f"{self.subject} on {self.platform.name}"
+
+
+class LtiContext(models.Model):
+    """A platform course (issuer + context id) and the tutor class that stands for it."""
+
+    platform = models.ForeignKey(LtiPlatform, on_delete=models.CASCADE, related_name="contexts")
+    context_id = models.CharField(max_length=255)
+    classroom = models.OneToOneField(Classroom, on_delete=models.CASCADE, related_name="lti_context")
+    # Until an instructor launches, the class belongs to the platform's placeholder teacher.
+    teacher_claimed = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["platform", "context_id"], name="lti_context_unique_id")]
+
+    def __str__(self) -> str:
+        return f"{self.context_id} on {self.platform.name}"
+
+
+class LtiResourceLink(models.Model):
+    """A link placed in a course: the problem set it assigns and the grade column (AGS line item) it reports to."""
+
+    context = models.ForeignKey(LtiContext, on_delete=models.CASCADE, related_name="resource_links")
+    resource_link_id = models.CharField(max_length=255)
+    assignment = models.ForeignKey(
+        Assignment, null=True, blank=True, on_delete=models.SET_NULL, related_name="lti_resource_links"
+    )
+    lineitem_url = models.URLField(max_length=500, blank=True)
+    score_scopes = models.JSONField(default=list, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["context", "resource_link_id"], name="lti_resource_link_unique_id")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_link_id} in {self.context}"

@@ -143,15 +143,14 @@ _database_url = os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite
 # given back after it. DB_POOL_MAX_SIZE=0 turns the pool off (then DB_CONN_MAX_AGE applies, for WSGI servers or an
 # external pooler). Health checks replace a kept connection that the server dropped while idle. A SQLite connection
 # is a local file open: nothing to save.
-_on_postgresql = _database_url.startswith(("postgres://", "postgresql://"))
-_pool_max_size = envint("DB_POOL_MAX_SIZE", 20) if _on_postgresql else 0
 DATABASES = {
-    "default": dj_database_url.parse(
-        _database_url,
-        conn_max_age=0 if _pool_max_size else envint("DB_CONN_MAX_AGE", 0),
-        conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", default=True),
-    )
+    "default": dj_database_url.parse(_database_url, conn_health_checks=envbool("DB_CONN_HEALTH_CHECKS", default=True))
 }
+_on_postgresql = DATABASES["default"]["ENGINE"].startswith(
+    ("django.db.backends.postgresql", "django.contrib.gis.db.backends.postgis")
+)
+_pool_max_size = envint("DB_POOL_MAX_SIZE", 20) if _on_postgresql else 0
+DATABASES["default"]["CONN_MAX_AGE"] = 0 if _pool_max_size else envint("DB_CONN_MAX_AGE", 0)
 if _pool_max_size:
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": min(_pool_max_size, envint("DB_POOL_MIN_SIZE", 2)),
@@ -164,8 +163,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory, so a test server in another process (browser tests over websockets) sees the same data.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
 # The tutoring websocket's database calls run on a pool of this many threads per server process (tutor/db_threads.py),
-# each borrowing a connection from the pool above while it runs a call: keep it below DB_POOL_MAX_SIZE.
-TUTOR_DB_THREADS = envint("TUTOR_DB_THREADS", 8)
+# each borrowing a connection from the pool above while it runs a call, so fewer threads than pooled connections
+# (HTTP requests borrow from the same pool). SQLite takes one writer at a time: one thread there, as before.
+TUTOR_DB_THREADS = envint("TUTOR_DB_THREADS", 8 if _on_postgresql else 1)
+if _pool_max_size and _pool_max_size <= TUTOR_DB_THREADS:
+    raise ImproperlyConfigured(
+        f"TUTOR_DB_THREADS ({TUTOR_DB_THREADS}) must be below DB_POOL_MAX_SIZE ({_pool_max_size}): HTTP requests "
+        "borrow connections from the same pool"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Redis, when configured, carries the channel layer, the cache (rate limits) and Celery.
@@ -347,3 +352,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# -- LTI 1.3 (launches from Canvas, Moodle; see docs/operations.md "LTI 1.3") -----------------------------------------
+# The tutor's own RSA private key (PEM), which signs deep-linking responses and grade-service token requests; its
+# public half is served at /lti/jwks/. Either the PEM itself or a file path; with neither, LTI launches are refused.
+LTI_PRIVATE_KEY = os.environ.get("LTI_PRIVATE_KEY", "")
+LTI_PRIVATE_KEY_FILE = os.environ.get("LTI_PRIVATE_KEY_FILE", "")
+# Seconds a launch's state and nonce stay valid between the OIDC log-in and the launch itself.
+LTI_LAUNCH_DATA_LIFETIME_SECONDS = envint("LTI_LAUNCH_DATA_LIFETIME_SECONDS", 600)
+# A platform that shows the tutor inside an iframe sends the session cookie cross-site: browsers then need
+# SameSite=None, which they accept only on Secure (HTTPS) cookies. Leave off when links open in a new window.
+LTI_CROSS_SITE_COOKIES = envbool("LTI_CROSS_SITE_COOKIES", default=False)
+if LTI_CROSS_SITE_COOKIES:
+    if not SESSION_COOKIE_SECURE and not DEBUG:
+        raise ImproperlyConfigured(
+            "LTI_CROSS_SITE_COOKIES needs SECURE_COOKIES on (SameSite=None cookies must be Secure)"
+        )
+    SESSION_COOKIE_SAMESITE = "None"
+    CSRF_COOKIE_SAMESITE = "None"

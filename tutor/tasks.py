@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from celery import shared_task
 from django.db import OperationalError
+from pylti1p3.exception import LtiServiceException as LtiServiceError
+from requests import RequestException
 
 from .content.jobs import import_job_run, import_jobs_fail_abandoned
+from .lti.grades import lti_scores_post
 from .session_figures import figures_refresh
 
 
@@ -39,3 +42,17 @@ def import_jobs_reap_task() -> int:
 def session_figures_task(session_ids: list[int]) -> int:
     """Compute and store the figures of these tutoring sessions; idempotent, so a second delivery changes nothing."""
     return figures_refresh(session_ids=session_ids)
+
+
+@shared_task(
+    autoretry_for=(OperationalError, LtiServiceError, RequestException),
+    retry_backoff=True,
+    retry_backoff_max=600,
+    max_retries=6,
+    acks_late=True,
+    soft_time_limit=60,
+    time_limit=90,
+)
+def lti_scores_task(session_id: int) -> int:
+    """Post a solved session's set progress to the learning platforms it was launched from; safe to deliver twice."""
+    return lti_scores_post(session_id=session_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 from typing import Any
 
 from django.db import transaction
@@ -30,6 +31,7 @@ from pedagogy.prompting import DialogueTurn, build_messages, text_answers
 from pedagogy.realize import Delivery, deliver
 from pedagogy.state import DialogueState
 
+from .lti.grades import lti_scores_schedule
 from .models import Problem, Step, Turn, TutoringSession
 from .services import session_start, turn_append_locked
 from .session_figures import figures_schedule
@@ -170,7 +172,8 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
     earlier = [t.text for t in history if t.role == "student"]
     if message is not None and earlier and earlier[-1] == message:
         earlier.pop()  # the message itself, stored before it is planned
-    plan = with_attempts_flagged(plan, message, earlier=earlier)
+    right = [value for value in map(_fraction_or_none, new_state.student_values) if value is not None]
+    plan = with_attempts_flagged(plan, message, earlier=earlier, right_values=right)
     context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in history))
     messages = build_messages(
         plan,
@@ -192,6 +195,13 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
         based_on_turns=state.turns if state else 0,
         previous=next((t.text for t in reversed(history) if t.role == "tutor"), None),
     )
+
+
+def _fraction_or_none(text: str) -> Fraction | None:
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def _verdict_json(delivery: Delivery) -> dict[str, Any]:
@@ -362,6 +372,7 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
         session.status = TutoringSession.Status.SOLVED
         session.finished_at = timezone.now()
         figures_schedule(session.pk)  # the teacher's figures of the finished session, after commit
+        lti_scores_schedule(session)  # the learning platform's grade for the set, after commit
     session.save(
         update_fields=[
             "dialogue_state",

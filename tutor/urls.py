@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from .forms import AdminLogInForm
+from .lti import views as lti_views
 from .views import (
     accounts,
     admin_tools,
@@ -63,6 +64,11 @@ urlpatterns = [
     path("teacher/classes/<int:class_id>/export/sessions.csv", exports.export_sessions, name="export_sessions"),
     path("teacher/classes/<int:class_id>/export/turns.csv", exports.export_turns, name="export_turns"),
     path("teacher/classes/<int:class_id>/export/mastery.csv", exports.export_mastery, name="export_mastery"),
+    # LTI 1.3: the URLs entered in Canvas or Moodle (docs/operations.md "LTI 1.3").
+    path("lti/login/", lti_views.lti_login, name="lti_login"),
+    path("lti/launch/", lti_views.lti_launch, name="lti_launch"),
+    path("lti/deep-link/", lti_views.lti_deep_link, name="lti_deep_link"),
+    path("lti/jwks/", lti_views.lti_jwks, name="lti_jwks"),
     path("manage/teachers/", admin_tools.teachers, name="admin_teachers"),
     path("manage/model/", admin_tools.model_status_page, name="admin_model_status"),
     path("manage/problems/", problem_browser.problem_sets, name="admin_problem_sets"),

@@ -148,6 +148,13 @@ ROUTES = [
     Route("admin_model_status", "get", none_, only({"admin": 200})),
     Route("admin_problem_sets", "get", none_, only({"admin": 200})),
     Route("admin_problem_preview", "get", lambda w: {"problem_id": w.problem.pk}, only({"admin": 200})),
+    # LTI 1.3: the platform-facing endpoints answer everyone alike (they check signed launches, not the signed-in
+    # user); here no platform message is sent, and no tool key is configured, so LTI is refused or off.
+    Route("lti_login", "get", none_, everyone(400)),
+    Route("lti_launch", "post", none_, everyone(403)),
+    Route("lti_jwks", "get", none_, everyone(503)),
+    # The problem-set picker: teachers only, and only with a deep-linking launch of their own in their session.
+    Route("lti_deep_link", "get", none_, only({"teacher": 400, "other_teacher": 400})),
     # The admin's log-in page (under the failed-log-in limit) sends staff on to the admin; it shows others the form.
     Route("admin_login", "get", none_, {**everyone(200), "admin": 302}),
     # Django's own admin sends everyone who is not staff to its log-in page.
