@@ -373,6 +373,9 @@ class ImportJob(models.Model):
     format = models.CharField(max_length=20, blank=True, help_text="Empty: detected from the file.")
     set_name = models.CharField(max_length=200, blank=True)
     upload = models.BinaryField(null=True, blank=True, editable=False)
+    # A preview reads and checks the file as an import does but stores nothing, and keeps the upload so the admin
+    # can look at each problem as students will see it and then store the set (the job becomes an import).
+    preview_only = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress = models.CharField(max_length=200, blank=True)
     problem_set = models.ForeignKey(
@@ -397,6 +400,15 @@ class ImportJob(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.DONE, self.Status.FAILED)
+
+    @property
+    def status_label(self) -> str:
+        """The status for people: a finished preview stored nothing, so it does not read "Imported"."""
+        if self.preview_only and self.status == self.Status.DONE:
+            return "Previewed, not stored"
+        if self.preview_only and self.status == self.Status.RUNNING:
+            return "Reading"
+        return self.get_status_display()
 
 
 class SessionFigures(models.Model):

@@ -18,6 +18,8 @@ from pedagogy.realize import deliver
 from pedagogy.state import DialogueState
 from pedagogy.tree import build_tree
 
+from .content.schema import ProblemDoc
+
 HELP_REQUEST = "Can I have a hint?"
 # No cap on hints, so the whole ladder shows; no telling, so a step is never answered for the student mid-ladder.
 PREVIEW_BUDGET = HintBudget(hints_per_problem=None, tells_per_problem=None)
@@ -39,6 +41,38 @@ class PreviewTurn:
     plan: dict[str, Any] = field(default_factory=dict)
     step: int | None = None  # the step (from 1) the tutor is on
     client_message_id: None = None
+
+
+def problem_from_doc(doc: ProblemDoc) -> domain.Problem:
+    """A problem read from a file but not stored, as the planner would see it once stored (``Problem.to_domain``
+    of the rows the import writes): a preview before an import shows what the import will give."""
+    return domain.Problem(
+        id=f"{doc.slug}@preview",
+        title=doc.title,
+        text=doc.text,
+        answer=doc.answer,
+        answer_type=doc.answer_type,
+        unit=doc.unit or None,
+        skills=tuple(dict.fromkeys(doc.skills)),
+        steps=tuple(
+            domain.Step(
+                id=str(position),
+                prompt=step.prompt,
+                answer=step.answer,
+                answer_type=step.answer_type,
+                skills=tuple(dict.fromkeys(step.skills)),
+                hints=tuple(
+                    domain.Hint(kind=h.kind, text=h.text, answer=h.answer or None, answer_type=h.answer_type)
+                    for h in step.hints
+                ),
+                misconceptions=tuple(
+                    domain.Misconception(wrong=m.wrong, feedback=m.feedback, pattern=m.pattern)
+                    for m in step.misconceptions
+                ),
+            )
+            for position, step in enumerate(doc.steps, start=1)
+        ),
+    )
 
 
 def preview_turns(problem: domain.Problem, *, max_turns: int = MAX_TURNS) -> list[PreviewTurn]:

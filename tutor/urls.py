@@ -77,6 +77,12 @@ urlpatterns = [
     path("manage/imports/", imports.imports, name="admin_imports"),
     path("manage/imports/<int:job_id>/", imports.import_job, name="admin_import_job"),
     path("manage/imports/<int:job_id>/retry/", imports.retry_import_job, name="admin_import_job_retry"),
+    path("manage/imports/<int:job_id>/store/", imports.store_import_preview, name="admin_import_store"),
+    path(
+        "manage/imports/<int:job_id>/problems/<int:number>/",
+        imports.import_preview_problem,
+        name="admin_import_preview_problem",
+    ),
     # Ahead of the admin's own URLs, so that every log-in to the admin passes the failed-log-in limit.
     path("admin/login/", accounts.admin_login, name="admin_login"),
     path("admin/", admin.site.urls),

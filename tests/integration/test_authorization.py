@@ -51,6 +51,18 @@ def cls(w: World) -> dict[str, Any]:
     return {"class_id": w.classroom.pk}
 
 
+def previewed_job(w: World) -> Any:
+    """A finished preview of a demo problem set, its upload kept, as the upload page leaves one."""
+    from tutor.demo import demo_content_files
+
+    return w.admin.import_jobs.create(
+        filename="everyday-numbers.yaml",
+        preview_only=True,
+        status="done",
+        upload=demo_content_files()[0].read_bytes(),
+    )
+
+
 ROUTES = [
     Route("home", "get", none_, {**everyone(302), "anonymous": 200}),
     Route("healthz", "get", none_, everyone(200)),
@@ -135,6 +147,20 @@ ROUTES = [
     # Retrying an import: admins only; a job that has not failed cannot be retried.
     Route(
         "admin_import_job_retry",
+        "post",
+        lambda w: {"job_id": w.admin.import_jobs.create(filename="set.yaml").pk},
+        only({"admin": 409}),
+    ),
+    # A preview of an uploaded file before it is stored, and storing it: admins only. Storing a job that is not a
+    # finished preview is refused, so nothing is queued here.
+    Route(
+        "admin_import_preview_problem",
+        "get",
+        lambda w: {"job_id": previewed_job(w).pk, "number": 1},
+        only({"admin": 200}),
+    ),
+    Route(
+        "admin_import_store",
         "post",
         lambda w: {"job_id": w.admin.import_jobs.create(filename="set.yaml").pk},
         only({"admin": 409}),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import re
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +23,7 @@ from knowledge_graph.services import SkillGraphError
 from ..models import ImportJob, User
 from .base import Progress
 from .errors import ImportReport
-from .importers import read_content
+from .importers import ImportResult, read_content
 from .store import ImportSummary, problem_set_import
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,9 @@ class ImportOutcome:
     @property
     def ok(self) -> bool:
         return self.summary is not None and self.report.ok
+
+    def report_dict(self) -> dict[str, Any]:
+        return self.report.as_dict()
 
     def line(self) -> str:
         """One line for people: what was stored, or why nothing was."""
@@ -65,6 +70,62 @@ class ImportOutcome:
                 "skills": s.skills,
             }
         return counts
+
+
+# Problems a preview's report lists (title, slug, steps); the preview pages reach every problem of the file anyway.
+PREVIEW_LISTED = 1000
+
+
+@dataclass
+class PreviewOutcome:
+    """What reading a file for a preview found: the same report an import gives, and the problems it would store."""
+
+    result: ImportResult
+
+    @property
+    def report(self) -> ImportReport:
+        return self.result.report
+
+    @property
+    def ok(self) -> bool:
+        return self.result.doc is not None and self.report.ok
+
+    def line(self) -> str:
+        doc = self.result.doc
+        if doc is None:
+            return (
+                f"{self.report.source}: nothing to store; {self.report.error_count} errors, "
+                f"{self.report.warning_count} warnings"
+            )
+        return (
+            f"{self.report.source}: {len(doc.problems):,} problems read for a preview; nothing stored yet "
+            f"({self.report.warning_count} warnings)"
+        )
+
+    def counts(self) -> dict[str, int]:
+        counts = {
+            "records": self.report.records,
+            "errors": self.report.error_count,
+            "warnings": self.report.warning_count,
+        }
+        doc = self.result.doc
+        if doc is not None:
+            steps = [step for problem in doc.problems for step in problem.steps]
+            counts |= {
+                "problems": len(doc.problems),
+                "steps": len(steps),
+                "hints": sum(len(step.hints) for step in steps),
+            }
+        return counts
+
+    def report_dict(self) -> dict[str, Any]:
+        listed = [] if self.result.doc is None else self.result.doc.problems[:PREVIEW_LISTED]
+        return self.report.as_dict() | {
+            "preview_problems": [
+                {"number": number, "slug": p.slug, "title": p.title, "steps": len(p.steps)}
+                for number, p in enumerate(listed, start=1)
+            ]
+        }
 
 
 def import_path(
@@ -105,7 +166,7 @@ def safe_filename(name: str) -> str:
 
 
 def import_job_create(
-    *, created_by: User, filename: str, content: bytes, fmt: str = "", set_name: str = ""
+    *, created_by: User, filename: str, content: bytes, fmt: str = "", set_name: str = "", preview_only: bool = False
 ) -> ImportJob:
     return ImportJob.objects.create(
         created_by=created_by,
@@ -113,6 +174,57 @@ def import_job_create(
         format=fmt,
         set_name=set_name.strip(),
         upload=content,
+        preview_only=preview_only,
+    )
+
+
+@contextmanager
+def _upload_on_disk(job: ImportJob) -> Iterator[Path]:
+    """The job's upload written into a temporary folder of its own, which bounds where the readers may look."""
+    with tempfile.TemporaryDirectory(prefix="tutor-upload-") as tmp:
+        path = Path(tmp) / safe_filename(job.filename)
+        path.write_bytes(bytes(job.upload or b""))
+        yield path
+
+
+def _read_upload(job: ImportJob, path: Path, progress: Progress | None = None) -> ImportResult:
+    return read_content(
+        path,
+        fmt=job.format or None,
+        set_name=job.set_name,
+        source=path.name,
+        boundary=path.parent,
+        progress=progress,
+    )
+
+
+def import_job_preview_read(job: ImportJob) -> ImportResult | None:
+    """Read a finished preview's kept upload again, exactly as its import will; None when there is nothing to read
+    (not a preview, not finished, or the upload is gone)."""
+    if not (job.preview_only and job.status == ImportJob.Status.DONE and job.upload is not None):
+        return None
+    with _upload_on_disk(job) as path:
+        return _read_upload(job, path)
+
+
+def import_job_store(*, job_id: int) -> bool:
+    """Turn a finished preview into a waiting import of the same upload (the caller queues its task); False when the
+    job is not a finished preview with its upload. The job stays one row, so its page follows the file from preview to
+    import, and the conditional update lets a second press store nothing twice."""
+    return bool(
+        ImportJob.objects.filter(
+            pk=job_id, preview_only=True, status=ImportJob.Status.DONE, upload__isnull=False
+        ).update(
+            preview_only=False,
+            status=ImportJob.Status.PENDING,
+            progress="waiting to import",
+            summary="",
+            counts={},
+            report={},
+            problem_set=None,
+            started_at=None,
+            finished_at=None,
+        )
     )
 
 
@@ -211,20 +323,23 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
         return None
     job = ImportJob.objects.select_related("created_by").get(pk=job_id)
     keep_upload = False
+    outcome: ImportOutcome | PreviewOutcome
     try:
-        with tempfile.TemporaryDirectory(prefix="tutor-upload-") as tmp:
-            folder = Path(tmp)
-            path = folder / safe_filename(job.filename)
-            path.write_bytes(bytes(job.upload or b""))
-            outcome = import_path(
-                path=path,
-                fmt=job.format or None,
-                set_name=job.set_name,
-                source=path.name,
-                boundary=folder,
-                created_by=job.created_by,
-                progress=lambda message: _set_progress(job_id, message),
-            )
+        with _upload_on_disk(job) as path:
+            if job.preview_only:
+                outcome = PreviewOutcome(_read_upload(job, path, lambda message: _set_progress(job_id, message)))
+                # A preview that can be stored keeps its file for the preview pages and the import.
+                keep_upload = outcome.ok
+            else:
+                outcome = import_path(
+                    path=path,
+                    fmt=job.format or None,
+                    set_name=job.set_name,
+                    source=path.name,
+                    boundary=path.parent,
+                    created_by=job.created_by,
+                    progress=lambda message: _set_progress(job_id, message),
+                )
     except OperationalError:
         # The database went away: put the job back so the task's retry can run it again (nothing was written).
         ImportJob.objects.filter(pk=job_id).update(status=ImportJob.Status.PENDING, progress="waiting to retry")
@@ -247,10 +362,12 @@ def import_job_run(*, job_id: int) -> ImportJob | None:
     # The upload is released once it has served: kept only when running it again could end differently.
     finished = {
         "status": ImportJob.Status.DONE if outcome.ok else ImportJob.Status.FAILED,
-        "problem_set": outcome.summary.problem_set if outcome.summary is not None else None,
+        "problem_set": (
+            outcome.summary.problem_set if isinstance(outcome, ImportOutcome) and outcome.summary is not None else None
+        ),
         "summary": outcome.line(),
         "counts": outcome.counts(),
-        "report": outcome.report.as_dict(),
+        "report": outcome.report_dict(),
         "progress": "",
         "finished_at": Now(),
         **({} if keep_upload else {"upload": None}),

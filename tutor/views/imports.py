@@ -6,14 +6,15 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from ..content.importers import IMPORTERS
-from ..content.jobs import import_job_create, import_job_retry
+from ..content.jobs import import_job_create, import_job_preview_read, import_job_retry, import_job_store
 from ..content.safety import MAX_UPLOAD_BYTES, MIB
-from ..models import ImportJob
+from ..models import Hint, ImportJob
+from ..problem_preview import preview_turns, problem_from_doc
 from ..tasks import import_job_task
 from ._access import admin_required
 
@@ -36,6 +37,12 @@ class ImportForm(forms.Form):
         required=False,
         max_length=200,
         help_text="Optional. Importing again under the same name updates that set.",
+    )
+    preview = forms.BooleanField(
+        label="Preview before storing",
+        required=False,
+        initial=True,
+        help_text="Read and check the file, then show each problem as students will see it; store it from there.",
     )
 
     def clean_file(self) -> Any:
@@ -60,6 +67,7 @@ def imports(request: HttpRequest) -> HttpResponse:
             content=upload.read(),
             fmt=form.cleaned_data["format"],
             set_name=form.cleaned_data["set_name"],
+            preview_only=form.cleaned_data["preview"],
         )
         # Without a worker (no REDIS_URL) this runs the import right here; with one it only queues it.
         import_job_task.delay(job.pk)
@@ -77,9 +85,17 @@ def import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     can_retry = (
         job.status == ImportJob.Status.FAILED and ImportJob.objects.filter(pk=job.pk, upload__isnull=False).exists()
     )
+    # A finished preview keeps its upload only when the file had no errors, so it can be stored.
+    can_store = (
+        job.preview_only
+        and job.status == ImportJob.Status.DONE
+        and ImportJob.objects.filter(pk=job.pk, upload__isnull=False).exists()
+    )
     context = {
         "job": job,
         "can_retry": can_retry,
+        "can_store": can_store,
+        "preview_problems": report.get("preview_problems", []) if can_store else [],
         "report": report,
         "errors": report.get("errors", [])[:SHOWN_ISSUES],
         "warnings": report.get("warnings", [])[:SHOWN_ISSUES],
@@ -99,6 +115,52 @@ def retry_import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     if not import_job_retry(job_id=job.pk):
         return HttpResponse(
             "This import cannot be retried: only a failed import whose uploaded file is still stored can be.",
+            status=409,
+            content_type="text/plain; charset=utf-8",
+        )
+    import_job_task.delay(job.pk)
+    return redirect(job)
+
+
+@require_GET
+@admin_required
+def import_preview_problem(request: HttpRequest, job_id: int, number: int) -> HttpResponse:
+    """Problem ``number`` (from 1) of a previewed file as students will see it, read again from the kept upload."""
+    job = get_object_or_404(ImportJob, pk=job_id)
+    result = import_job_preview_read(job)
+    if result is None or result.doc is None:
+        raise Http404("This import has no preview to show.")
+    if not 1 <= number <= len(result.doc.problems):
+        raise Http404("The file has no such problem.")
+    doc = result.doc.problems[number - 1]
+    kinds = dict(Hint.Kind.choices)
+    context = {
+        "job": job,
+        "number": number,
+        "problem_count": len(result.doc.problems),
+        # Shaped as the statement template expects a stored problem.
+        "problem": {"title": doc.title, "text": doc.text, "problem_set": result.doc.set},
+        "steps": [
+            {
+                "prompt": step.prompt,
+                "answer": step.answer,
+                "hints": [{"kind": kinds[h.kind], "text": h.text, "answer": h.answer} for h in step.hints],
+            }
+            for step in doc.steps
+        ],
+        "turns": preview_turns(problem_from_doc(doc)),
+    }
+    return render(request, "imports/preview_problem.html", context)
+
+
+@require_POST
+@admin_required
+def store_import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
+    """Import the previewed file: the same job, with its kept upload, runs as an ordinary import."""
+    job = get_object_or_404(ImportJob.objects.only("pk"), pk=job_id)
+    if not import_job_store(job_id=job.pk):
+        return HttpResponse(
+            "This file cannot be stored from here: only a finished preview of a file without errors can be.",
             status=409,
             content_type="text/plain; charset=utf-8",
         )
