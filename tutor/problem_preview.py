@@ -19,6 +19,7 @@ from pedagogy.state import DialogueState
 from pedagogy.tree import build_tree
 
 from .content.schema import ProblemDoc
+from .models import Hint
 
 HELP_REQUEST = "Can I have a hint?"
 # No cap on hints, so the whole ladder shows; no telling, so a step is never answered for the student mid-ladder.
@@ -73,6 +74,20 @@ def problem_from_doc(doc: ProblemDoc) -> domain.Problem:
             for position, step in enumerate(doc.steps, start=1)
         ),
     )
+
+
+def ladder_rows(problem: domain.Problem) -> list[dict[str, Any]]:
+    """Each step with its hint ladder as authored, for ``admin_tools/_problem_preview.html``: the same rows whether
+    the problem is stored or only read from an upload."""
+    kinds = dict(Hint.Kind.choices)
+    return [
+        {
+            "prompt": step.prompt,
+            "answer": step.answer,
+            "hints": [{"kind": kinds.get(h.kind, h.kind), "text": h.text, "answer": h.answer} for h in step.hints],
+        }
+        for step in problem.steps
+    ]
 
 
 def preview_turns(problem: domain.Problem, *, max_turns: int = MAX_TURNS) -> list[PreviewTurn]:

@@ -214,17 +214,7 @@ def import_job_store(*, job_id: int) -> bool:
     return bool(
         ImportJob.objects.filter(
             pk=job_id, preview_only=True, status=ImportJob.Status.DONE, upload__isnull=False
-        ).update(
-            preview_only=False,
-            status=ImportJob.Status.PENDING,
-            progress="waiting to import",
-            summary="",
-            counts={},
-            report={},
-            problem_set=None,
-            started_at=None,
-            finished_at=None,
-        )
+        ).update(preview_only=False, **_queued_again("waiting to import"))
     )
 
 
@@ -289,19 +279,26 @@ def import_jobs_fail_abandoned(*, job_id: int | None = None) -> int:
     return failed
 
 
+def _queued_again(progress: str) -> dict[str, Any]:
+    """The fields of a job sent back to the queue with its kept upload: waiting, with no trace of its last run."""
+    return {
+        "status": ImportJob.Status.PENDING,
+        "progress": progress,
+        "summary": "",
+        "counts": {},
+        "report": {},
+        "problem_set": None,
+        "started_at": None,
+        "finished_at": None,
+    }
+
+
 def import_job_retry(*, job_id: int) -> bool:
     """Queue a failed job again with its stored upload; False when it cannot be retried (not failed, or its upload
     was released because the file itself had errors)."""
     return bool(
         ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.FAILED, upload__isnull=False).update(
-            status=ImportJob.Status.PENDING,
-            progress="waiting to retry",
-            summary="",
-            counts={},
-            report={},
-            problem_set=None,
-            started_at=None,
-            finished_at=None,
+            **_queued_again("waiting to retry")
         )
     )
 

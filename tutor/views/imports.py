@@ -13,8 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from ..content.importers import IMPORTERS
 from ..content.jobs import import_job_create, import_job_preview_read, import_job_retry, import_job_store
 from ..content.safety import MAX_UPLOAD_BYTES, MIB
-from ..models import Hint, ImportJob
-from ..problem_preview import preview_turns, problem_from_doc
+from ..models import ImportJob
+from ..problem_preview import ladder_rows, preview_turns, problem_from_doc
 from ..tasks import import_job_task
 from ._access import admin_required
 
@@ -113,10 +113,8 @@ def retry_import_job(request: HttpRequest, job_id: int) -> HttpResponse:
     """Run a failed import again from its stored upload."""
     job = get_object_or_404(ImportJob.objects.only("pk"), pk=job_id)
     if not import_job_retry(job_id=job.pk):
-        return HttpResponse(
-            "This import cannot be retried: only a failed import whose uploaded file is still stored can be.",
-            status=409,
-            content_type="text/plain; charset=utf-8",
+        return _conflict(
+            "This import cannot be retried: only a failed import whose uploaded file is still stored can be."
         )
     import_job_task.delay(job.pk)
     return redirect(job)
@@ -133,22 +131,15 @@ def import_preview_problem(request: HttpRequest, job_id: int, number: int) -> Ht
     if not 1 <= number <= len(result.doc.problems):
         raise Http404("The file has no such problem.")
     doc = result.doc.problems[number - 1]
-    kinds = dict(Hint.Kind.choices)
+    problem = problem_from_doc(doc)
     context = {
         "job": job,
         "number": number,
         "problem_count": len(result.doc.problems),
         # Shaped as the statement template expects a stored problem.
         "problem": {"title": doc.title, "text": doc.text, "problem_set": result.doc.set},
-        "steps": [
-            {
-                "prompt": step.prompt,
-                "answer": step.answer,
-                "hints": [{"kind": kinds[h.kind], "text": h.text, "answer": h.answer} for h in step.hints],
-            }
-            for step in doc.steps
-        ],
-        "turns": preview_turns(problem_from_doc(doc)),
+        "steps": ladder_rows(problem),
+        "turns": preview_turns(problem),
     }
     return render(request, "imports/preview_problem.html", context)
 
@@ -159,10 +150,13 @@ def store_import_preview(request: HttpRequest, job_id: int) -> HttpResponse:
     """Import the previewed file: the same job, with its kept upload, runs as an ordinary import."""
     job = get_object_or_404(ImportJob.objects.only("pk"), pk=job_id)
     if not import_job_store(job_id=job.pk):
-        return HttpResponse(
-            "This file cannot be stored from here: only a finished preview of a file without errors can be.",
-            status=409,
-            content_type="text/plain; charset=utf-8",
+        return _conflict(
+            "This file cannot be stored from here: only a finished preview of a file without errors can be."
         )
     import_job_task.delay(job.pk)
     return redirect(job)
+
+
+def _conflict(message: str) -> HttpResponse:
+    """409: the job is not in a state the action applies to (plain text, never rendered as markup)."""
+    return HttpResponse(message, status=409, content_type="text/plain; charset=utf-8")

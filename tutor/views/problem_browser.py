@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.views.decorators.http import require_GET
 
 from ..models import Problem, ProblemSet
-from ..problem_preview import preview_turns
+from ..problem_preview import ladder_rows, preview_turns
 from ..tutoring import PROBLEM_PREFETCH
 from ._access import admin_required
 
@@ -35,8 +35,9 @@ def problem_preview(request: HttpRequest, problem_id: int) -> HttpResponse:
     problem = get_object_or_404(
         Problem.objects.select_related("problem_set").prefetch_related(*PROBLEM_PREFETCH), pk=problem_id
     )
+    as_planned = problem.to_domain()
     return render(
         request,
         "admin_tools/problem_preview.html",
-        {"problem": problem, "steps": problem.steps.all(), "turns": preview_turns(problem.to_domain())},
+        {"problem": problem, "steps": ladder_rows(as_planned), "turns": preview_turns(as_planned)},
     )
