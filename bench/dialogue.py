@@ -51,6 +51,7 @@ from pedagogy.planner import plan_turn, read_and_align
 from pedagogy.reading import Claim
 from pedagogy.realize import deliver
 from pedagogy.state import DialogueState
+from pedagogy.tree import build_tree
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("TUTOR_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
@@ -187,8 +188,9 @@ def replay_dialogue(dialogue: dict[str, Any], labels: dict[int, dict[str, Any]],
         label = labels.get(index)
         alignment = None
         if label is not None:
-            context = tuple(m.value for turn in turns[:index] for m in find_numbers(turn_text(turn)))
-            alignment = score_reading(problem, state, message, label, tally, show, context)
+            said = tuple(m.value for turn in turns[:index] for m in find_numbers(turn_text(turn)))
+            examples = similar_case_numbers(problem, turns[:index])
+            alignment = score_reading(problem, state, message, label, tally, show, said, examples)
         plan, state = plan_turn(problem, state, message, rng_seed=seed)
         texts.append(message)
         delivered = deliver(None, plan, GuardContext(problem.text, tuple(texts)), previous=previous).text
@@ -205,6 +207,27 @@ def replay_dialogue(dialogue: dict[str, Any], labels: dict[int, dict[str, Any]],
         previous = delivered
 
 
+_RECORD_ID_RE = re.compile(r"\b[0-9a-f]{16,}\b")
+
+
+def similar_case_numbers(problem: Problem, turns: list[str]) -> tuple[Fraction, ...]:
+    """The numbers of similar cases the teacher brought up ("if you read 24 pages in 4 weeks ..."): a teacher turn
+    with numbers that are neither the problem's, nor its solution's, nor said by the student before."""
+    tree = build_tree(problem)
+    own = set(tree.given_values) | {n.expected.value for n in tree.nodes.values() if n.expected is not None}
+    out: list[Fraction] = []
+    for turn in turns:
+        text = _RECORD_ID_RE.sub(" ", turn_text(turn))
+        values = [m.value for m in find_numbers(text)]
+        if not turn.strip().startswith("Teacher:"):
+            own.update(values)
+            continue
+        foreign = {v for v in values if v not in own}
+        if foreign:
+            out.extend(sorted(foreign))
+    return tuple(out)
+
+
 def score_reading(
     problem: Problem,
     state: DialogueState,
@@ -213,8 +236,9 @@ def score_reading(
     tally: Tally,
     show: int,
     context: tuple[Fraction, ...] = (),
+    examples: tuple[Fraction, ...] = (),
 ) -> Alignment:
-    alignment = read_and_align(problem, state, message, context_values=context)
+    alignment = read_and_align(problem, state, message, context_values=context, example_values=examples)
     found = list(alignment.reading.claims)
     wanted = labelled_claims(label["claims"])
     matched, extra, missed = match_claims(found, wanted)

@@ -24,7 +24,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
 
-from pedagogy.answers import number_matches
+from pedagogy.answers import convert_units, number_matches
 from pedagogy.domain import Misconception, Problem
 from pedagogy.numbers import NumberMention, find_numbers
 from pedagogy.reading import Claim, Reading
@@ -100,26 +100,39 @@ def align(
     current: str,
     resolved: Iterable[str] = (),
     earlier_values: Iterable[Fraction] = (),
+    example_values: Iterable[Fraction] = (),
 ) -> Alignment:
-    """Align every claim of ``reading``. ``earlier_values`` are values the student stated in earlier turns."""
+    """Align every claim of ``reading``. ``earlier_values`` are values the student stated in earlier turns;
+    ``example_values`` the numbers of a similar case the tutor worked through (a claim with them is about that
+    case, not this problem's path)."""
     resolved_ids = frozenset(resolved)
     # Numbers the student may use: the problem's, the solution's values, every number the tutor may have said (its
     # questions and hints), and the student's own earlier values.
     known = set(tree.given_values) | set(earlier_values) | _node_values(tree) | _tutor_values(tree.problem)
     aligned: list[AlignedClaim] = []
     mentions = find_numbers(reading.text)
+    found: set[Fraction] = set()  # values the student's own calculations in this message came to
     for claim in reading.claims:
         # A number the student wrote earlier in the message ("95% of them ... 0.95 x 50000") is theirs to use.
         said_before = {v for m in mentions if m.end <= claim.start for v in (m.value, m.proportion)}
-        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before)))
+        chained = bool(set(claim.operands) & found)
+        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), chained))
         known.add(claim.stated)
+        if claim.kind == "equation" and claim.arithmetic_ok:
+            found.add(claim.stated)
     aligned = _credit_other_paths(aligned)
     aligned = _check_answer_naming(aligned, reading, tree)
-    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading)))
+    foreign = frozenset(example_values) - tree.given_values - _node_values(tree)
+    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, foreign)))
 
 
 def _align_claim(
-    claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], known: frozenset[Fraction]
+    claim: Claim,
+    tree: QuestionTree,
+    current: str,
+    resolved: frozenset[str],
+    known: frozenset[Fraction],
+    chained: bool = False,
 ) -> AlignedClaim:
     if claim.kind == "value":
         restated = claim.stated in tree.given_values and not claim.bare
@@ -133,7 +146,7 @@ def _align_claim(
         if claim.arithmetic_ok is False:
             slip = _node_for_value(claim.computed, tree, current, resolved) if claim.computed is not None else None
             return AlignedClaim(claim, "arithmetic", slip or _node_by_operands(claim, tree, current, resolved))
-    match = _matching_node(claim, tree, current, resolved)
+    match = _matching_node(claim, tree, current, resolved, chained)
     if match is not None:
         named = _named_node(claim, tree) if claim.kind == "value" else None
         if named is not None and named != match and not _value_matches(claim, tree.node(named)):
@@ -188,13 +201,18 @@ def _check_answer_naming(aligned: list[AlignedClaim], reading: Reading, tree: Qu
     return out
 
 
-def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading) -> list[AlignedClaim]:
+def _locate_path_mistake(
+    aligned: list[AlignedClaim], reading: Reading, example_numbers: frozenset[Fraction] = frozenset()
+) -> list[AlignedClaim]:
     """When the message's answer is not a value of the solution, the student left the solution's path somewhere:
     at the earliest claim that is unverified (right arithmetic, a value the solution never reaches) or plainly wrong.
-    A right answer leaves unverified claims alone: they were another route."""
+    A right answer leaves unverified claims alone: they were another route. So does working through the tutor's
+    similar case: claims with its numbers are about that case."""
     answer = reading.answer
     index = next((i for i, a in enumerate(aligned) if a.claim is answer), None)
     if index is None or aligned[index].verdict in ("correct", "given"):
+        return aligned
+    if _about_example(aligned, example_numbers):
         return aligned
     first = next((i for i, a in enumerate(aligned) if a.verdict == "unverified" or a.wrong), None)
     if first is None or aligned[first].wrong:
@@ -204,17 +222,29 @@ def _locate_path_mistake(aligned: list[AlignedClaim], reading: Reading) -> list[
     return out
 
 
+def _about_example(aligned: list[AlignedClaim], example_numbers: frozenset[Fraction]) -> bool:
+    """Whether the message works through the tutor's similar case: one of its claims calculates with that case's
+    numbers."""
+    return bool(example_numbers) and any(set(a.claim.operands) & example_numbers for a in aligned)
+
+
 def _mention(claim: Claim) -> NumberMention | None:
     """The claim's value as a number mention, for the authored-misconception matcher."""
     mentions = find_numbers(claim.said)
     return mentions[-1] if mentions else None
 
 
-def _matching_node(claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str]) -> str | None:
+def _matching_node(
+    claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], chained: bool = False
+) -> str | None:
     """The node whose answer the claim states: the current node first, then open nodes, preferring those whose own
-    numbers the claim uses; a node already resolved last (the student restating a step they did)."""
+    numbers the claim uses; a node already resolved last (the student restating a step they did). A ``chained``
+    claim calculates with results of the student's own right calculations earlier in the message: reaching a step's
+    value that way is their own route to it, not a coincidence of numbers."""
     candidates = [
-        n for n in _ordered_nodes(tree, current, resolved) if _value_matches(claim, n) and same_quantity(claim, n, tree)
+        n
+        for n in _ordered_nodes(tree, current, resolved)
+        if _value_matches(claim, n) and same_quantity(claim, n, tree, chained=chained)
     ]
     if not candidates:
         return None
@@ -235,11 +265,12 @@ _EACH_WORDS = frozenset({"each", "per", "every", "apiece"})
 _ALL_WORDS = frozenset({"both", "total", "altogether", "together", "combined", "all"})
 
 
-def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
+def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, chained: bool = False) -> bool:
     """Whether a claim with the node's value can be about the node's quantity (align by more than the value):
     1. money cannot answer a count ("$150" is not 150 cards), nor a count money;
     2. "each" cannot answer "both" or "in total", nor the reverse;
-    3. a calculation that shares no number with the step's own calculation reached the value by coincidence.
+    3. a calculation that shares no number with the step's own calculation reached the value by coincidence, unless
+       it is ``chained``: built on the student's own right results.
     A scaffold whose value is its step's ("What is 28 / 2?" for "How many fish are in both aquariums?") stands for
     the step's quantity, so the step's question counts too."""
     question = node.prompt
@@ -256,7 +287,7 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
         ):
             return False
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
-    if claim.kind != "equation" or not claim.operands or not operands:
+    if chained or claim.kind != "equation" or not claim.operands or not operands:
         return True
     shared = set(claim.operands) & operands
     if node.is_final:
@@ -300,25 +331,51 @@ def _near(claim: Claim, width: int = 6) -> str:
     return " ".join(before + after)
 
 
-def _step_words(tree: QuestionTree, step_id: str) -> set[str]:
-    """The words a step's quantity goes by: its question, and for the last step the problem's own question too."""
+def _step_question(tree: QuestionTree, step_id: str) -> str:
+    """A step's question, and for the last step the problem's own question too."""
     text = tree.node(step_id).prompt
     if step_id == tree.step_ids[-1]:
         questions = [q for q in re.split(r"(?<=[.!?])\s+", tree.problem.text) if q.strip().endswith("?")]
         text += " " + (questions[-1] if questions else "")
-    return _content_words(text)
+    return text
+
+
+def _step_words(tree: QuestionTree, step_id: str) -> set[str]:
+    """The words a step's quantity goes by."""
+    return _content_words(_step_question(tree, step_id))
 
 
 def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
     """The step whose question the claim's own words name most clearly (at least two content words in common,
-    more than any other step), or None."""
+    more than any other step, and not another kind of thing than the step asks for), or None."""
     if not claim.context:
         return None
     said = _content_words(_near(claim))
-    scored = sorted(((len(said & _step_words(tree, sid)), sid) for sid in tree.step_ids), reverse=True)
+    steps = [sid for sid in tree.step_ids if _counts_what_is_asked(claim, _step_question(tree, sid))]
+    scored = sorted(((len(said & _step_words(tree, sid)), sid) for sid in steps), reverse=True)
     if not scored or scored[0][0] < 2 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
         return None
     return scored[0][1]
+
+
+_HOW_MANY_RE = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
+_MONEY_WORDS = frozenset({"dollar", "dollars", "cent", "cents"})
+_AUXILIARIES = frozenset({"should", "could", "can", "must", "may", "might", "has", "have", "had", "need", "needs"})
+
+
+def _counts_what_is_asked(claim: Claim, question: str) -> bool:
+    """Whether the thing the student counts ("5 sandwiches") can be what the question asks for: "How much money
+    would he spend?" asks for money, "How many glasses ...?" for glasses. A claim without a counted word, or a
+    question that names none, can be either."""
+    counted = "dollars" if claim.money else _claim_unit(claim)
+    if counted is None or counted in _NAME_STOP:
+        return True
+    if _MONEY_QUESTION_RE.search(question) and not _COUNT_QUESTION_RE.search(question):
+        return counted in _MONEY_WORDS
+    asked = _HOW_MANY_RE.search(question)
+    if asked is None or asked.group(1).lower() in _NAME_STOP | _AUXILIARIES:
+        return True
+    return _content_words(counted) == _content_words(asked.group(1))
 
 
 def _value_of(node: TreeNode) -> Fraction | None:
@@ -360,7 +417,34 @@ def _value_matches(claim: Claim, node: TreeNode) -> bool:
     expected = node.expected
     if expected is None or expected.value is None:
         return False
-    return number_matches(claim.stated, expected, percent=claim.percent, places=claim.places)
+    if number_matches(claim.stated, expected, percent=claim.percent, places=claim.places):
+        return True
+    # "5700 seconds" answers a step asked in minutes: the same amount in another unit of the same kind.
+    have, want = _claim_unit(claim), _node_unit(node)
+    if have is None or want is None or have == want:
+        return False
+    converted = convert_units(claim.stated, have, want)
+    return converted is not None and number_matches(converted, expected, places=claim.places)
+
+
+def _claim_unit(claim: Claim) -> str | None:
+    """The unit word the student wrote right after the claim's value ("5700 seconds")."""
+    at = claim.context.rfind(claim.stated_text) if claim.stated_text else -1
+    if at < 0:
+        return None
+    following = re.match(r"\s*([A-Za-z]+)", claim.context[at + len(claim.stated_text) :])
+    return following.group(1).lower() if following else None
+
+
+_ASKED_UNIT_RE = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
+
+
+def _node_unit(node: TreeNode) -> str | None:
+    """The unit a node's answer is in: authored, or asked for ("How many minutes will it take?")."""
+    if node.expected is not None and node.expected.unit:
+        return node.expected.unit
+    asked = _ASKED_UNIT_RE.search(node.prompt)
+    return asked.group(1).lower() if asked else None
 
 
 @lru_cache(maxsize=256)

@@ -240,6 +240,15 @@ def check_answer(
     return _check_equation(text, expected if isinstance(expected, str) else norm.canonical)
 
 
+def convert_units(value: Fraction, have: str, want: str) -> Fraction | None:
+    """``value`` in unit ``have`` written in unit ``want`` ("5700" seconds is 95 minutes), or None when either is
+    not a known unit or they measure different things."""
+    have_unit, want_unit = _UNIT_TABLE.get(have.lower()), _UNIT_TABLE.get(want.lower())
+    if have_unit is None or want_unit is None or have_unit[0] != want_unit[0]:
+        return None
+    return value * have_unit[1] / want_unit[1]
+
+
 def _check_number(text: str, norm: NormalizedAnswer, tolerance: Fraction | float | None) -> AnswerCheck:
     mention = extract_committed_value(text)
     if mention is None:

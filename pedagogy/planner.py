@@ -145,25 +145,38 @@ def plan_turn(
 
 
 def read_and_align(
-    problem: Problem, state: DialogueState | None, message: str, *, context_values: tuple[Fraction, ...] = ()
+    problem: Problem,
+    state: DialogueState | None,
+    message: str,
+    *,
+    context_values: tuple[Fraction, ...] = (),
+    example_values: tuple[Fraction, ...] = (),
 ) -> Alignment:
     """The read and align stages of a turn on their own: every claim of the message, with its verdict against the
     question tree at the state's current step. The planner decides from exactly this. ``context_values`` are numbers
-    said earlier in a dialogue the state does not record (a recorded dialogue replayed for evaluation)."""
+    said earlier in a dialogue the state does not record (a recorded dialogue replayed for evaluation);
+    ``example_values`` the numbers of a similar case its tutor worked through."""
     tree = build_tree(problem)
     st = state if state is not None else start_state(problem)
     current = st.current if st.current in tree.nodes else tree.step_ids[0]
     reading = read_message(message, givens=tree.given_values)
-    return _alignment(tree, st, current, reading, context_values)
+    return _alignment(tree, st, current, reading, context_values, example_values)
 
 
 def _alignment(
-    tree: QuestionTree, st: DialogueState, current: str, reading: Reading, context: tuple[Fraction, ...] = ()
+    tree: QuestionTree,
+    st: DialogueState,
+    current: str,
+    reading: Reading,
+    context: tuple[Fraction, ...] = (),
+    examples: tuple[Fraction, ...] = (),
 ) -> Alignment:
-    earlier: list[Fraction] = list(context)
+    # The numbers of the worked examples shown: a student may work one through.
+    examples = (*examples, *(v for v in map(_fraction, st.example_numbers) if v is not None))
+    earlier: list[Fraction] = list(context) + list(examples)
     earlier += [value for value in map(_fraction, st.student_values + st.student_numbers) if value is not None]
     resolved = [n for n in tree.nodes if st.is_resolved(n)]
-    return align(reading, tree, current=current, resolved=resolved, earlier_values=earlier)
+    return align(reading, tree, current=current, resolved=resolved, earlier_values=earlier, example_values=examples)
 
 
 class _TurnPlanner:
@@ -665,6 +678,9 @@ class _TurnPlanner:
         example = None if prog.example_given else self._worked_example(node)
         if example is not None and self.remaining().can_hint():
             prog.example_given = True
+            st.example_numbers = (st.example_numbers + [format_number(m.value) for m in find_numbers(example)])[
+                -MAX_NUMBERS:
+            ]
             prog.help_seen += 1
             self._spend_hint(node)
             return self.make(

@@ -107,6 +107,8 @@ class DialogueState:
     student_values: list[str] = field(default_factory=list)
     # Every number the student has written, right or wrong: a later calculation that uses one is not made up.
     student_numbers: list[str] = field(default_factory=list)
+    # The numbers of the worked examples of similar cases the tutor has shown: work with them is about that case.
+    example_numbers: list[str] = field(default_factory=list)
 
     def progress(self, node_id: str) -> NodeProgress:
         if node_id not in self.nodes:
@@ -124,6 +126,7 @@ class DialogueState:
             flags=list(self.flags),
             student_values=list(self.student_values),
             student_numbers=list(self.student_numbers),
+            example_numbers=list(self.example_numbers),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -134,6 +137,7 @@ class DialogueState:
         out["flags"] = list(self.flags)
         out["student_values"] = list(self.student_values)
         out["student_numbers"] = list(self.student_numbers)
+        out["example_numbers"] = list(self.example_numbers)
         return out
 
     @classmethod
@@ -162,4 +166,5 @@ class DialogueState:
             reflected=bool(data.get("reflected", data.get("last_sub_kind") == "close")),
             student_values=[str(v) for v in data.get("student_values") or [] if isinstance(v, str)][-MAX_NUMBERS:],
             student_numbers=[str(v) for v in data.get("student_numbers") or [] if isinstance(v, str)][-MAX_NUMBERS:],
+            example_numbers=[str(v) for v in data.get("example_numbers") or [] if isinstance(v, str)][-MAX_NUMBERS:],
         )

@@ -42,3 +42,90 @@ def test_the_same_value_named_as_both_is_right(turtles: Problem) -> None:
     )
     assert alignment.first_wrong is None
     assert [a.verdict for a in alignment.claims] == ["correct"]
+
+
+def _gsm8k(question: str, answer: str, problem_id: str) -> Problem:
+    problem = problem_from_gsm8k({"question": question, "answer": answer}, problem_id=problem_id)
+    assert problem is not None
+    return problem
+
+
+@pytest.fixture
+def cakes() -> Problem:
+    return _gsm8k(
+        "A baker spends 2 minutes icing each cake and 30 seconds boxing it. How many minutes does she spend on "
+        "icing and boxing 10 cakes?",
+        "Icing takes 10 * 2 = <<10*2=20>>20 minutes.\n"
+        "Boxing takes 10 * 30 = <<10*30=300>>300 seconds, which is 300 / 60 = <<300/60=5>>5 minutes.\n"
+        "She spends 20 + 5 = <<20+5=25>>25 minutes.\n#### 25",
+        "cakes",
+    )
+
+
+def test_an_answer_in_another_unit_of_the_same_kind_is_right(cakes: Problem) -> None:
+    message = (
+        "Icing takes 2 minutes, which is 120 seconds, so 120 x 10 = 1200 seconds. Boxing takes 30 x 10 = 300 "
+        "seconds. In total she spends 1200 + 300 = 1500 seconds."
+    )
+    alignment = read_and_align(cakes, None, message)
+    assert alignment.first_wrong is None
+    assert alignment.claims[-1].verdict == "correct"
+
+
+def test_an_answer_in_another_unit_that_is_not_the_amount_is_still_wrong(cakes: Problem) -> None:
+    alignment = read_and_align(cakes, None, "In total she spends 1200 + 400 = 1600 seconds.")
+    assert alignment.first_wrong is not None
+
+
+@pytest.fixture
+def scores() -> Problem:
+    return _gsm8k(
+        "Ana scored 80, 65, 90 and 95 on four quizzes. Her teacher drops the lowest score. What is the total of "
+        "the scores that count?",
+        "The scores that count are 80 + 90 + 95 = <<80+90+95=265>>265.\n#### 265",
+        "scores",
+    )
+
+
+def test_a_step_value_reached_from_the_students_own_right_result_is_their_route(scores: Problem) -> None:
+    # 330 - 65 shares no number with the step's own sum, but 330 is the student's right total of all four.
+    alignment = read_and_align(scores, None, "All four add up to 80+65+90+95 = 330, and 330 - 65 = 265.")
+    assert alignment.first_wrong is None
+    assert [a.verdict for a in alignment.claims] == ["correct", "correct"]
+
+
+@pytest.fixture
+def sandwiches() -> Problem:
+    return _gsm8k(
+        "Tom makes ham sandwiches for a party. One sandwich feeds 4 people and uses 3 slices of ham, which cost $2 "
+        "a slice. How much money would Tom spend on ham to make enough sandwiches to feed 20 people?",
+        "He makes 20 / 4 = <<20/4=5>>5 sandwiches.\nHe needs 5 * 3 = <<5*3=15>>15 slices of ham.\n"
+        "He spends 15 * 2 = <<15*2=30>>30 dollars.\n#### 30",
+        "sandwiches",
+    )
+
+
+def test_a_count_is_not_taken_for_the_money_the_question_asks_for(sandwiches: Problem) -> None:
+    # The last sentence shares "feed 20 people" with the problem's question, but it counts sandwiches, not money.
+    message = (
+        "To feed 20 people, he needs to make 20/4 = 5 sandwiches. So he needs a total of 5 sandwiches to feed 20 "
+        "people."
+    )
+    alignment = read_and_align(sandwiches, None, message)
+    assert alignment.first_wrong is None
+    assert [a.verdict for a in alignment.claims] == ["correct"]
+
+
+def test_money_offered_as_the_answer_is_still_checked_against_it(sandwiches: Problem) -> None:
+    alignment = read_and_align(sandwiches, None, "So he spends $5 on ham to feed 20 people.")
+    assert alignment.first_wrong is not None
+    assert alignment.first_wrong.claim.stated == 5
+
+
+def test_working_through_the_tutors_similar_case_is_not_a_mistake_on_the_problem(sandwiches: Problem) -> None:
+    message = "28 stickers shared by 4 friends is 28 / 4 = 7 stickers each."
+    assert (
+        read_and_align(sandwiches, None, message).first_wrong is not None
+    )  # taken for the problem, it is off its path
+    alignment = read_and_align(sandwiches, None, message, example_values=(28, 4, 7))
+    assert alignment.first_wrong is None

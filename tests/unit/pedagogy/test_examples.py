@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 from pedagogy.domain import Problem
 from pedagogy.examples import operation_of, worked_example
+from pedagogy.planner import plan_turn, read_and_align
 from pedagogy.tree import build_tree
 
 
@@ -30,3 +32,17 @@ def test_a_step_with_no_recognisable_operation_gets_no_example() -> None:
     )
     tree = build_tree(problem)
     assert worked_example(tree.node(tree.step_ids[0]), avoid=frozenset(), leaks=lambda _: False) is None
+
+
+def test_a_student_working_the_shown_example_is_not_told_they_left_the_problems_path(bake_sale: Problem) -> None:
+    plan, state = plan_turn(bake_sale, None, None)
+    for _ in range(8):
+        plan, state = plan_turn(bake_sale, state, "I don't know, can I have a hint?")
+        if plan.sub_kind == "worked_example":
+            break
+    assert plan.sub_kind == "worked_example" and plan.example
+    calculation = re.search(r"[\d.]+ \S [\d.]+ = [\d.]+", plan.example)
+    assert calculation is not None
+    message = f"So {calculation.group(0)}."
+    assert read_and_align(bake_sale, None, message).first_wrong is not None  # without the example: off the path
+    assert read_and_align(bake_sale, state, message).first_wrong is None
