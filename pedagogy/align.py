@@ -120,8 +120,9 @@ def align(
         known.add(claim.stated)
         if claim.kind == "equation" and claim.arithmetic_ok:
             found.add(claim.stated)
-    aligned = _credit_other_paths(aligned)
+    # Naming first: a value credited as another route must still be what the student says it is.
     aligned = _check_answer_naming(aligned, reading, tree)
+    aligned = _credit_other_paths(aligned)
     foreign = frozenset(example_values) - tree.given_values - _node_values(tree)
     return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, foreign)))
 
@@ -135,8 +136,8 @@ def _align_claim(
     chained: bool = False,
 ) -> AlignedClaim:
     if claim.kind == "value":
-        restated = claim.stated in tree.given_values and not claim.bare
-        if restated and _matching_node(claim, tree, current, resolved) is None:
+        restated = claim.stated in tree.given_values and not (claim.bare or claim.found)
+        if (restated or _calendar_conversion(claim)) and _matching_node(claim, tree, current, resolved) is None:
             return AlignedClaim(claim, "given", None)
     else:
         odd = [v for v in claim.operands if v not in known and v not in _CONSTANTS]
@@ -170,6 +171,18 @@ def _align_claim(
     return AlignedClaim(claim, "unverified", node_id)
 
 
+# How many of one unit make the next: days in a week, weeks and months in a year, hours, minutes, cents.
+_CONVERSION_FACTORS = frozenset(Fraction(n) for n in (4, 7, 12, 24, 30, 52, 60, 100, 365, 1000))
+
+
+def _calendar_conversion(claim: Claim) -> bool:
+    """ "$100 per month on medicine, which is $1200": the same amount put in other units, by a factor between units.
+    A restatement, not a step; by another factor ("$25 a week, which is $75 a month") it is a claim to check."""
+    if claim.restates is None or claim.restates == 0 or claim.stated == 0:
+        return False
+    return claim.stated / claim.restates in _CONVERSION_FACTORS or claim.restates / claim.stated in _CONVERSION_FACTORS
+
+
 def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
     """A value the tree does not know, computed rightly and then built on (directly or through other such values) by
     a right claim, is a valid other path (12 x 0.5 where the solution halves 12): it is not a mistake."""
@@ -193,12 +206,27 @@ def _check_answer_naming(aligned: list[AlignedClaim], reading: Reading, tree: Qu
     index = next((i for i, a in enumerate(aligned) if a.claim is answer), None)
     if answer is None or index is None or aligned[index].verdict != "correct" or not reading.final_context:
         return aligned
+    matched = aligned[index].node_id
+    if matched is not None and _does_steps_calculation(answer, tree, matched):
+        return aligned  # "12 x 40 = 480" is the step's own calculation, whatever the sentence calls it
     named = _named_node(replace(answer, context=reading.final_context), tree)
-    if named is None or named == aligned[index].node_id or _value_matches(answer, tree.node(named)):
+    if named is None or named == matched or _value_matches(answer, tree.node(named)):
         return aligned
     out = list(aligned)
     out[index] = replace(out[index], verdict="wrong", node_id=named)
     return out
+
+
+def _does_steps_calculation(claim: Claim, tree: QuestionTree, node_id: str) -> bool:
+    """Whether a calculation uses exactly a step's numbers with its operation."""
+    operands = _calculation_operands(tree.problem).get(node_id, frozenset())
+    operations = _calculation_operations(tree.problem).get(node_id, frozenset())
+    return (
+        claim.kind == "equation"
+        and bool(operands)
+        and set(claim.operands) == operands
+        and set(claim.operations) <= operations
+    )
 
 
 def _locate_path_mistake(
@@ -321,13 +349,21 @@ def _content_words(text: str) -> set[str]:
 
 
 def _near(claim: Claim, width: int = 6) -> str:
-    """The words next to the claim's value in its clause: what the value is said to be."""
+    """The words next to the claim's value in its clause: what the value is said to be. For a calculation, the
+    words around the whole calculation ("the total savings ... is 2 + 2 = $4")."""
     context = claim.context
     at = context.rfind(claim.stated_text) if claim.stated_text else -1
     if at < 0:
         return context
+    end = at + len(claim.stated_text)
+    if claim.kind == "equation" and claim.text in context:
+        # What a calculation stands for is said before it, often at length ("the total savings for 2 tubs of ice
+        # cream and 4 packets of milk is 2 + 2 = $4").
+        at = context.rfind(claim.text)
+        end = at + len(claim.text)
+        width *= 2
     before = context[:at].split()[-width:]
-    after = context[at + len(claim.stated_text) :].split()[:width]
+    after = context[end:].split()[:width]
     return " ".join(before + after)
 
 

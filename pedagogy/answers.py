@@ -240,6 +240,11 @@ def check_answer(
     return _check_equation(text, expected if isinstance(expected, str) else norm.canonical)
 
 
+def is_unit(word: str) -> bool:
+    """Whether ``word`` is a unit of measure a student may answer in ("pounds", "weeks", "dollars")."""
+    return word.lower() in _UNIT_TABLE
+
+
 def convert_units(value: Fraction, have: str, want: str) -> Fraction | None:
     """``value`` in unit ``have`` written in unit ``want`` ("5700" seconds is 95 minutes), or None when either is
     not a known unit or they measure different things."""

@@ -159,7 +159,7 @@ def read_and_align(
     tree = build_tree(problem)
     st = state if state is not None else start_state(problem)
     current = st.current if st.current in tree.nodes else tree.step_ids[0]
-    reading = read_message(message, givens=tree.given_values)
+    reading = read_message(message, givens=tree.given_values, given_counts=tree.given_counts)
     return _alignment(tree, st, current, reading, context_values, example_values)
 
 
@@ -222,7 +222,7 @@ class _TurnPlanner:
             return self._after_solved()
         if u.intent == "rule_change":
             return self._rule_change(node, u)
-        reading = read_message(message, givens=self.tree.given_values)
+        reading = read_message(message, givens=self.tree.given_values, given_counts=self.tree.given_counts)
         alignment = self._align(node, reading)
         written = [m.value for m in find_numbers(reading.text)]
         self.message_values = frozenset(written) | {v for c in reading.claims for v in (*c.operands, c.stated)}

@@ -25,6 +25,7 @@ from fractions import Fraction
 from typing import Literal
 
 from pedagogy import mathparse
+from pedagogy.answers import is_unit
 from pedagogy.numbers import NumberMention, find_numbers, format_number
 
 ClaimKind = Literal["equation", "value"]
@@ -255,6 +256,8 @@ class Claim:
     places: int = 0  # decimal places the student wrote the stated value with
     money: bool = False  # written as money ("$150", "150 dollars")
     bare: bool = False  # the whole message is this value: an answer to the question, even a number the problem gives
+    found: bool = False  # offered as a result ("the answer of 12", "8 weeks"), even when the problem gives the number
+    restates: Fraction | None = None  # the number "which is ..." puts in other units ("$25 a week, which is $100")
     context: str = ""  # the student's words around the value, for what it names ("fish in each aquarium")
 
     @property
@@ -445,8 +448,14 @@ def _clause_end(text: str, start: int) -> int:
     return min(stops) if stops else len(text)
 
 
-def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Reading:
-    """Read every claim in ``text``. ``givens`` are the numbers the problem states."""
+def read_message(
+    text: str,
+    *,
+    givens: frozenset[Fraction] = frozenset(),
+    given_counts: frozenset[tuple[Fraction, str]] = frozenset(),
+) -> Reading:
+    """Read every claim in ``text``. ``givens`` are the numbers the problem states, ``given_counts`` what they
+    count where the problem says (``given_counts``)."""
     text = text[:MAX_READ_CHARS]
     tokens = _tokenize(text)
     claims: list[Claim] = []
@@ -501,7 +510,7 @@ def read_message(text: str, *, givens: frozenset[Fraction] = frozenset()) -> Rea
         for k, t in enumerate(tokens)
         if not t.in_question
     ) or _reasons_with_numbers(tokens)
-    claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens)
+    claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens, given_counts)
     # "7 weeks? no wait, not 7": a value the student takes back later in the message is not claimed.
     taken_back: dict[Fraction, int] = {}
     for m, why in others:
@@ -964,7 +973,12 @@ _ANSWER_FILLER = frozenset(_ANSWER_FILLER_TEXT.split())
 
 
 def _add_value_claims(
-    text: str, tokens: list[_Token], used: set[int], claims: list[Claim], givens: frozenset[Fraction]
+    text: str,
+    tokens: list[_Token],
+    used: set[int],
+    claims: list[Claim],
+    givens: frozenset[Fraction],
+    given_counts: frozenset[tuple[Fraction, str]] = frozenset(),
 ) -> tuple[list[Claim], list[tuple[NumberMention, str]], bool]:
     out = list(claims)
     others: list[tuple[NumberMention, str]] = []
@@ -1038,8 +1052,12 @@ def _add_value_claims(
         if _quoted(text, t.start):
             others.append((mention, "quoted"))  # the student quoting the problem
             continue
+        # A number the problem gives, offered as the answer or in another unit, is one the student found.
+        found = _offered_as_answer(tokens, k) or _counts_other_than_given(
+            mention.value, _counts_after(text, t.end), given_counts
+        )
         if (mention.value in givens or mention.proportion in givens) and not (
-            _converted(tokens, k) or _solved_for(tokens, k) or bare
+            _converted(tokens, k) or _solved_for(tokens, k) or bare or found
         ):
             others.append((mention, "given"))
             continue
@@ -1062,6 +1080,8 @@ def _add_value_claims(
                 percent=mention.percent,
                 stated_text=mention.text,
                 places=_places(mention),
+                found=found,
+                restates=_restated_from(tokens, k),
             )
         )
     return out, others, hedged
@@ -1189,6 +1209,44 @@ def _right_after_eq(tokens: list[_Token], k: int) -> bool:
     return k > 0 and tokens[k - 1].kind == "eq"
 
 
+def given_counts(problem_text: str) -> frozenset[tuple[Fraction, str]]:
+    """What each number of a problem counts, where a word follows it: "Joey loses 8 pounds" -> (8, "pounds")."""
+    out = set()
+    for mention in find_numbers(problem_text):
+        counted = _counts_after(problem_text, mention.end)
+        if counted is not None:
+            out.add((mention.value, counted))
+    return frozenset(out)
+
+
+def _counts_other_than_given(
+    value: Fraction, counted: str | None, given_counts: frozenset[tuple[Fraction, str]]
+) -> bool:
+    """ "it will take her 8 weeks" where the problem's 8 is pounds: the same number in another unit, so a value the
+    student found, not one they read. Only units count: "2 times" or "4 onions" say too little."""
+    if counted is None or not is_unit(counted):
+        return False
+    given = {_stem(word) for v, word in given_counts if v == value and is_unit(word)}
+    return bool(given) and _stem(counted) not in given
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+_ANSWER_CUE_RE = re.compile(r"\b(?:answer|solution)\s+(?:is|was|of|would\s+be)\s*$", re.IGNORECASE)
+
+
+def _offered_as_answer(tokens: list[_Token], k: int) -> bool:
+    """ "This gave me the answer of 12": a number offered as the answer, even one the problem gives."""
+    before = " ".join(t.text for t in tokens[max(0, k - 4) : k])
+    return bool(_ANSWER_CUE_RE.search(before))
+
+
 def _solved_for(tokens: list[_Token], k: int) -> bool:
     """ "x = 100": the value found for an unknown."""
     return k >= 2 and tokens[k - 1].text == "=" and tokens[k - 2].kind == "word" and len(tokens[k - 2].text) == 1
@@ -1197,17 +1255,23 @@ def _solved_for(tokens: list[_Token], k: int) -> bool:
 def _converted(tokens: list[_Token], k: int) -> bool:
     """ "$25 each week, which is $100 per month": a value that restates an earlier number in other units is a claim
     even when the problem happens to give the same number elsewhere."""
+    return _restated_from(tokens, k) is not None
+
+
+def _restated_from(tokens: list[_Token], k: int) -> Fraction | None:
+    """The earlier number of the sentence that "which is ..." restates ("$25 each week, which is $100 per month" ->
+    25), or None."""
     if k < 1 or tokens[k - 1].kind != "eq" or not tokens[k - 1].text.lower().startswith(("which", "that")):
-        return False
+        return None
     j = k - 2
     while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
         mention = tokens[j].mention
         if tokens[j].kind == "num" and mention is not None and mention.form != "words":
-            return True
+            return mention.value
         if tokens[j].text.lower() in ("number", "amount"):
-            return False  # "by the number of chickens, which is 20": the problem's number, named
+            return None  # "by the number of chickens, which is 20": the problem's number, named
         j -= 1
-    return False
+    return None
 
 
 def _is_subject(tokens: list[_Token], k: int) -> bool:

@@ -15,6 +15,7 @@ from typing import Literal
 from pedagogy.answers import NormalizedAnswer, normalize_answer, number_matches
 from pedagogy.domain import AnswerType, Hint, Misconception, Problem
 from pedagogy.numbers import NumberMention, find_numbers
+from pedagogy.reading import given_counts
 
 FINAL_NODE_ID = "final"
 
@@ -50,6 +51,8 @@ class QuestionTree:
     # Numbers given in the problem text: a step whose answer is a given is no secret.
     given_values: frozenset[Fraction]
     vocabulary: frozenset[str]
+    # What each given number counts in the problem text ("8 pounds" -> (8, "pounds")), where a word follows it.
+    given_counts: frozenset[tuple[Fraction, str]] = frozenset()
 
     def node(self, node_id: str) -> TreeNode:
         return self.nodes[node_id]
@@ -165,6 +168,7 @@ def build_tree(problem: Problem) -> QuestionTree:
         final=final,
         given_values=frozenset(v for m in find_numbers(problem.text) for v in (m.value, m.proportion)),
         vocabulary=vocabulary,
+        given_counts=given_counts(problem.text),
     )
 
 

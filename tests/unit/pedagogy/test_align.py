@@ -129,3 +129,74 @@ def test_working_through_the_tutors_similar_case_is_not_a_mistake_on_the_problem
     )  # taken for the problem, it is off its path
     alignment = read_and_align(sandwiches, None, message, example_values=(28, 4, 7))
     assert alignment.first_wrong is None
+
+
+@pytest.fixture
+def weight() -> Problem:
+    return _gsm8k(
+        "Mia loses 12 pounds in 4 weeks. Leo loses weight at a third of Mia's rate. How many weeks will it take Leo "
+        "to lose 12 pounds?",
+        "Mia loses 12 / 4 = <<12/4=3>>3 pounds a week.\nLeo loses 3 / 3 = <<3/3=1>>1 pound a week.\n"
+        "Leo needs 12 / 1 = <<12/1=12>>12 weeks.\n#### 12",
+        "weight",
+    )
+
+
+def test_a_given_number_in_another_unit_is_a_value_the_student_found(weight: Problem) -> None:
+    # 4 is the problem's weeks; "4 pounds" is the student's (wrong) rate, not a number read from the problem.
+    alignment = read_and_align(weight, None, "Mia loses 12/4 = 3 pounds a week, so Leo loses 4 pounds a week.")
+    assert [a.claim.stated for a in alignment.claims] == [3, 4]
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 4
+
+
+def test_a_given_number_in_its_own_unit_is_read_from_the_problem(weight: Problem) -> None:
+    alignment = read_and_align(weight, None, "Mia loses 12 pounds in 4 weeks, so 12/4 = 3 pounds a week.")
+    assert [a.claim.stated for a in alignment.claims] == [3]
+
+
+def test_a_given_number_offered_as_the_answer_is_checked(weight: Problem) -> None:
+    # 4 is given, but the student offers it as the answer: it is a claim, and a wrong one.
+    message = "I worked out how fast each of them loses weight, and that gave me the answer of 4 for Leo."
+    alignment = read_and_align(weight, None, message)
+    assert [a.claim.stated for a in alignment.claims] == [4]
+    assert alignment.first_wrong is not None
+
+
+@pytest.fixture
+def pet_costs() -> Problem:
+    return _gsm8k(
+        "Sam spends $10 a week on cat food and $15 a month on cat litter. How much does Sam spend on his cat in a "
+        "month of 4 weeks?",
+        "Food costs 10 * 4 = <<10*4=40>>40 dollars a month.\nHe spends 40 + 15 = <<40+15=55>>55 dollars.\n#### 55",
+        "pet-costs",
+    )
+
+
+def test_an_amount_put_in_other_units_by_a_calendar_factor_is_a_restatement(pet_costs: Problem) -> None:
+    # $15 a month is $180 a year: right, and no step of the solution; the mistake is the sum that mixes units.
+    message = (
+        "Food is $10 a week, which is $40 a month. Litter is $15 a month, which is $180 a year. So in total "
+        "40 + 180 = 220."
+    )
+    alignment = read_and_align(pet_costs, None, message)
+    assert [a.verdict for a in alignment.claims][:2] == ["correct", "given"]
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 220
+
+
+def test_an_amount_put_in_other_units_by_no_such_factor_is_a_claim_to_check(pet_costs: Problem) -> None:
+    message = "Litter is $15 a month, which is $45 a year. So in total 40 + 45 = 85."
+    alignment = read_and_align(pet_costs, None, message)
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 45
+
+
+def test_the_steps_own_calculation_is_not_renamed_by_the_sentence_around_it(sandwiches: Problem) -> None:
+    # "spend ... to feed 20 people" echoes the problem's question, but 20 / 4 is the first step's own calculation.
+    alignment = read_and_align(sandwiches, None, "He will spend money to feed 20 people because 20 / 4 = 5.")
+    assert alignment.first_wrong is None
+
+
+def test_a_calculation_named_as_the_answer_is_judged_against_it(sandwiches: Problem) -> None:
+    # 5 x 3 = 15 is a step's value, but the student says it is what Tom spends on ham.
+    message = "He needs 5 sandwiches with 3 slices each. The money Tom would spend on ham is 5 x 3 = $15."
+    alignment = read_and_align(sandwiches, None, message)
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 15
