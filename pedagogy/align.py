@@ -156,6 +156,9 @@ def _align_claim(
         if _ANSWER_WORDS_RE.search(claim.context) and not tree.node(match).is_final:
             # "The answer is 60": a step's value offered as the problem's answer.
             return AlignedClaim(claim, "wrong", match)
+        if _other_rate(claim, tree.node(match)):
+            # "3 x 20 = 60 cups of feed per meal" where the step's 60 cups are per day.
+            return AlignedClaim(claim, "wrong", match)
         return AlignedClaim(claim, "correct", match)
     node_id = _node_by_operands(claim, tree, current, resolved) if claim.operands else current
     misconception = tree.misconception_for(tree.node(node_id), claim.text, _mention(claim))
@@ -181,6 +184,36 @@ def _calendar_conversion(claim: Claim) -> bool:
     if claim.restates is None or claim.restates == 0 or claim.stated == 0:
         return False
     return claim.stated / claim.restates in _CONVERSION_FACTORS or claim.restates / claim.stated in _CONVERSION_FACTORS
+
+
+_RATE_NOUNS = frozenset({"second", "minute", "hour", "day", "week", "month", "year", "meal", "person"})
+_RATE_AFTER_RE = re.compile(r"^[\s$]*(?:[A-Za-z]+\s+){0,4}?(?:per|each|every|a|an)\s+([A-Za-z]+)")
+
+
+def _rate_after(text: str, end: int) -> str | None:
+    """The rate a value is given at, from the words right after it: "60 cups of feed per day" -> "day"."""
+    found = _RATE_AFTER_RE.match(text[end : end + 60])
+    if found is None:
+        return None
+    noun = found.group(1).lower().removesuffix("s")
+    return noun if noun in _RATE_NOUNS else None
+
+
+def _other_rate(claim: Claim, node: TreeNode) -> bool:
+    """Whether the student gives the step's value per one thing ("per meal") where the step's own worked text gives
+    it per another ("per day")."""
+    said = _rate_after(claim.context, claim.context.rfind(claim.stated_text) + len(claim.stated_text))
+    if said is None or node.expected is None or node.expected.value is None:
+        return False
+    for hint in node.ladder:
+        if hint.kind != "bottom_out":
+            continue
+        for mention in find_numbers(hint.text):
+            if mention.value == node.expected.value:
+                worked = _rate_after(hint.text, mention.end)
+                if worked is not None:
+                    return worked != said
+    return False
 
 
 def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
@@ -318,7 +351,7 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, chained: 
     if chained or claim.kind != "equation" or not claim.operands or not operands:
         return True
     shared = set(claim.operands) & operands
-    if node.is_final:
+    if node.is_final or not shared:
         return bool(shared)
     # "5 + 5 + 10 = 20" is not the step "10 x 2 = 20": another operation on mostly other numbers.
     operations = _calculation_operations(tree.problem).get(node.id, frozenset())
@@ -524,7 +557,7 @@ def _calculation_operands(problem: Problem) -> dict[str, frozenset[Fraction]]:
     for node in tree.nodes.values():
         texts = [h.text for h in node.ladder if h.kind in ("scaffold", "bottom_out")]
         texts += [tree.node(child).prompt for child in node.children]
-        if node.kind == "scaffold":
+        if node.kind == "scaffold" or _CALCULATION_PROMPT_RE.match(node.prompt):
             texts.append(node.prompt)
         values = {m.value for t in texts for m in find_numbers(t)}
         if node.expected is not None and node.expected.value is not None:
@@ -533,6 +566,7 @@ def _calculation_operands(problem: Problem) -> dict[str, frozenset[Fraction]]:
     return table
 
 
+_CALCULATION_PROMPT_RE = re.compile(r"\s*What is [\d.,]+\s*[-+\u2212\u00d7*\u00f7/]")
 _OPERATION_SIGNS = {"+": "+", "-": "-", "\u2212": "-", "\u00d7": "*", "*": "*", "\u00f7": "/", "/": "/"}
 
 
@@ -543,7 +577,7 @@ def _calculation_operations(problem: Problem) -> dict[str, frozenset[str]]:
     table: dict[str, frozenset[str]] = {}
     for node in tree.nodes.values():
         texts = [tree.node(child).prompt for child in node.children]
-        if node.kind == "scaffold" or re.match(r"\s*What is [\d.,]+\s*[-+\u2212\u00d7*\u00f7/]", node.prompt):
+        if node.kind == "scaffold" or _CALCULATION_PROMPT_RE.match(node.prompt):
             texts.append(node.prompt)
         signs = {_OPERATION_SIGNS[c] for t in texts for c in re.findall(r"(?<=\s)[-+\u2212\u00d7*\u00f7/](?=\s)", t)}
         table[node.id] = frozenset(signs)

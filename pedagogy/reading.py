@@ -710,8 +710,14 @@ def _as_division(run: _Run) -> _Run:
 def _late_result(tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
     """A result stated a few words after a calculation, before any other number and within the sentence."""
     k = j
+    said = False  # "to get", "which was": the result is announced
     while k < len(tokens) and k - j <= 16:
         t = tokens[k]
+        following = tokens[k + 1].mention if k + 1 < len(tokens) and tokens[k + 1].kind == "num" else None
+        if said and t.kind == "of" and following is not None and following.form == "digits":
+            # "to get the second bid of $250" (not "to get the total of two and a half dozens")
+            run, after = _run_at(tokens, k + 1)
+            return (run, after) if run is not None and not run.has_op else None
         if t.kind == "word" and t.text.lower() in ("since", "because", "as"):
             # "divided it by 2, since he buys 2 a day, which gave me 40": a reason, then the result.
             while k < len(tokens) and tokens[k].text.strip() != "," and tokens[k].kind != "end":
@@ -726,6 +732,7 @@ def _late_result(tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
             if run is not None and not run.has_op:
                 return run, after
             return None
+        said = said or t.kind == "eq"
         k += 1
     return None
 
@@ -903,11 +910,34 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
     if k >= len(tokens) or tokens[k].kind != "word" or tokens[k].text.lower() not in connectors:
         return None
     k += 1
-    while k < len(tokens) and tokens[k].kind == "word" and tokens[k].text.lower() in ("the", "a", "an"):
+    if k < len(tokens) and tokens[k].kind == "word" and tokens[k].text.lower() in ("it", "that", "this"):
+        # "subtracted 4.50 from that": the number before
+        earlier = _previous_number(tokens, i)
+        if earlier is not None and earlier is not first:
+            claim, consumed, end = _verbal_result(text, tokens, i, op, reverse, first, earlier, k)
+            return claim, consumed - {id(earlier)}, end  # the earlier number keeps its own claim
+        return None
+    # "from 50", "from the 50", "from the total of 50"
+    while k < len(tokens) and tokens[k].kind in ("word", "of") and tokens[k].text.lower() in _SECOND_OPERAND_LEAD:
         k += 1
+    if k < len(tokens) and tokens[k].kind != "num":
+        k = _named_then_said(tokens, k)  # "from the cost of the tickets, which was 6.75"
     if k >= len(tokens) or tokens[k].kind != "num":
         return None
-    second = tokens[k]
+    return _verbal_result(text, tokens, i, op, reverse, first, tokens[k], k)
+
+
+def _verbal_result(
+    text: str,
+    tokens: list[_Token],
+    i: int,
+    op: str,
+    reverse: bool,
+    first: _Token,
+    second: _Token,
+    k: int,
+) -> tuple[Claim | None, set[int], int]:
+    """The claim of a verbal operation whose operands are read (``k``: the token of the second), with its result."""
     a, b = (second, first) if reverse else (first, second)
     consumed = {id(first), id(second)}
     # The result: "to get 42", "and got 42", ", which gave me 42", "= 42", "to get the food cost, which was 2.25".
@@ -938,7 +968,29 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
     return None, consumed, k
 
 
+def _named_then_said(tokens: list[_Token], k: int, limit: int = 8) -> int:
+    """Where the number is in "the cost of the tickets, which was 6.75" or "the opening bid of $200", starting at
+    ``k``: a few words naming a quantity, then "which was" (or "that is") or "of", and the number. ``k`` itself
+    when the words are not followed so."""
+    j = k
+    while j + 1 < len(tokens) and j - k < limit:
+        token, following = tokens[j], tokens[j + 1]
+        if token.kind == "of" and following.kind == "num" and j > k:
+            return j + 1
+        if token.kind == "eq" and following.kind == "num" and j > k:
+            relative = token.text.lower().startswith(("which", "that")) or tokens[j - 1].text.lower() in (
+                "which",
+                "that",
+            )
+            return j + 1 if relative else k
+        if token.kind not in ("word", "of"):
+            break
+        j += 1
+    return k
+
+
 _ADJUNCT_WORDS = frozenset({"in", "per", "for", "over", "within", "every", "each"})
+_SECOND_OPERAND_LEAD = frozenset({"the", "a", "an", "total", "sum", "amount", "whole", "original", "of"})
 
 
 def _previous_number(tokens: list[_Token], i: int) -> _Token | None:

@@ -200,3 +200,38 @@ def test_a_calculation_named_as_the_answer_is_judged_against_it(sandwiches: Prob
     message = "He needs 5 sandwiches with 3 slices each. The money Tom would spend on ham is 5 x 3 = $15."
     alignment = read_and_align(sandwiches, None, message)
     assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 15
+
+
+def test_a_calculation_on_other_numbers_that_reaches_a_steps_value_is_a_coincidence() -> None:
+    problem = _gsm8k(
+        "Tom has 20 stickers and gives 13 of them to Ann. He buys 4 bags of 3 pears and eats 5 pears. He shares "
+        "the rest equally between 7 people. How many pears does each person get?",
+        "He buys 4 * 3 = <<4*3=12>>12 pears.\nHe has 12 - 5 = <<12-5=7>>7 pears left.\n"
+        "Each person gets 7 / 7 = <<7/7=1>>1 pear.\n#### 1",
+        "pears",
+    )
+    # 20 - 13 = 7 uses the problem's own numbers and the step's operation, but it counts stickers, not pears.
+    alignment = read_and_align(problem, None, "He has 20 - 13 = 7 left.")
+    assert alignment.claims[0].verdict != "correct"
+    assert alignment.first_wrong is not None
+
+
+@pytest.fixture
+def feed() -> Problem:
+    return _gsm8k(
+        "Each hen eats 3 cups of feed a day, in two meals. Rita has 20 hens and has already given them 25 cups "
+        "today. How many cups does the second meal need?",
+        "If each hen eats 3 cups of feed per day, then 20 hens need 3*20 = <<3*20=60>>60 cups of feed per day.\n"
+        "The second meal needs 60 - 25 = <<60-25=35>>35 cups.\n#### 35",
+        "feed",
+    )
+
+
+def test_a_steps_value_given_per_another_unit_of_time_is_wrong(feed: Problem) -> None:
+    alignment = read_and_align(feed, None, "The hens need 3 x 20 = 60 cups of feed per meal.")
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 60
+
+
+def test_a_steps_value_given_per_the_same_unit_of_time_is_right(feed: Problem) -> None:
+    alignment = read_and_align(feed, None, "The hens need 3 x 20 = 60 cups of feed per day.")
+    assert alignment.first_wrong is None

@@ -165,3 +165,31 @@ def test_it_stands_for_the_amount_not_for_the_time_it_took() -> None:
 def test_a_given_named_as_the_number_of_something_is_not_a_claim() -> None:
     text = "Then I multiplied 3 cups by the number of chickens, which is 20, to get the cups needed, which is 60 cups."
     assert shown(text, givens=(3, 20)) == ["60"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # The second number named before it is said: "the total of", "the opening bid of", "..., which was".
+        ("I subtracted 43 from the total of 50, which gave me 7 customers.", ["50 - 43 = 7"]),
+        ("I added $50 to the opening bid of $200 to get the second bid of $250.", ["50 + 200 = 250"]),
+        (
+            "I subtracted 4.50 from the cost of the tickets which was 6.75 dollars to get the amount they spent on "
+            "food which was 2.25 dollars.",
+            ["6.75 - 4.5 = 2.25"],
+        ),
+        # "from that": the number before, which keeps its own claim.
+        (
+            "Each ticket cost 6.75 dollars. Then I subtracted 4.50 from that to get the food cost, which was 2.25.",
+            ["6.75", "6.75 - 4.5 = 2.25"],
+        ),
+    ],
+)
+def test_it_reads_an_operation_in_words_whose_numbers_are_named_first(text: str, expected: list[str]) -> None:
+    assert shown(text) == expected
+
+
+def test_a_result_named_before_it_is_said_in_words_is_not_read_as_a_result() -> None:
+    # "the total of two and a half dozens" names what 42 is; it is not the result 2.5.
+    text = "I added 24 + 18 to get the total of two and a half dozens of pens, which is equal to 42 pens."
+    assert shown(text) == ["24 + 18 = 42"]
