@@ -12,12 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import Coroutine
 from typing import Any
 
+from channels.consumer import get_handler_name
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.template.loader import render_to_string
 
@@ -25,7 +30,7 @@ from models.backends import TutorLLMError
 from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
-from . import frames, permissions, ratelimit, reply_locks, services, tutoring
+from . import frames, permissions, ratelimit, reply_locks, services, session_fanout, tutoring
 from .db_threads import db_call
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
@@ -97,14 +102,6 @@ def _may_still_watch(user_id: int, session_id: int) -> bool:
 
 
 @db_call
-def message_gate(session_id: int, client_id: str) -> tuple[Turn | None, str]:
-    """The turn already stored under this client id (a resend), and the session's status."""
-    stored = Turn.objects.filter(session_id=session_id, client_message_id=client_id).first()
-    status = TutoringSession.objects.values_list("status", flat=True).get(pk=session_id)
-    return stored, status
-
-
-@db_call
 def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
     session = TutoringSession.objects.select_related("student", "assignment", "problem").get(pk=session_id)
     return tutoring.turn_plan(session=session, message=message, mode=prompt_mode())
@@ -113,6 +110,11 @@ def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
 complete_reply = db_call(tutoring.turn_complete)
 turn_unanswered = db_call(tutoring.turn_unanswered)
 rate_limit_hit = db_call(ratelimit.hit)  # the cache is Redis: a blocking client, so off the event loop too
+
+
+def _notice(text: str, *, refused: str | None = None) -> str:
+    """A notice for the page; ``refused`` names the message it turns away, so the page stops resending it."""
+    return render_to_string("sessions/_notice.html", {"notice": text, "refused": refused})
 
 
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
@@ -125,6 +127,32 @@ class SessionConsumer(AsyncWebsocketConsumer):
     session: TutoringSession
     can_write: bool
     can_correct: bool
+    live_events: asyncio.Queue[dict[str, Any]]
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        """As Channels' consumer, with a third source of events: this process's replies put their events on the
+        socket's own queue (tutor/session_fanout.py), dispatched in order with the browser's and the layer's."""
+        self.scope, self.base_send = scope, send
+        self.live_events = asyncio.Queue()
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        sources = [receive, self.live_events.get]
+        if self.channel_layer is not None:
+            self.channel_name = await self.channel_layer.new_channel()
+            self.channel_receive = functools.partial(self.channel_layer.receive, self.channel_name)
+            sources.append(self.channel_receive)
+        with contextlib.suppress(StopConsumer):
+            await await_many_dispatch(sources, self.dispatch)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """As Channels' dispatch, less its closing of the shared database thread's stale connections before every
+        event (a thread hop per streamed frame): this consumer's database work runs on tutor/db_threads.py, which
+        closes them around each call."""
+        if session_fanout.from_here(message):
+            return  # this process's own event, back through a layer that sends to the whole group: delivered already
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         user = self.scope.get("user")
@@ -142,6 +170,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         self.session, self.can_write, self.can_correct = session, can_write, can_correct
         self.group = session_group(session.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        session_fanout.join(self.group, self)
         await self.accept()
         if can_write:
             # A reply lost with the worker that was writing it (stopped mid-reply) is given when the student is back.
@@ -149,6 +178,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
+            session_fanout.leave(self.group, self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     # -- from the browser ----------------------------------------------------------------------------------
@@ -175,54 +205,28 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if not self.can_write:
             await self.send_notice("This session is read-only for you.", refused=client_id)
             return
-        # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
-        # again and nothing more: not counted against the rate limit, not stored or answered twice.
-        stored, status = await message_gate(self.session.pk, client_id)
-        if stored is not None:
-            await self.send(text_data=await self.render_turns(turn_ids=[stored.pk]))
-            return
-        text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
-        if not text:
-            await self.send_notice("Type a message first.", refused=client_id)
-            return
-        if len(text) > MAX_MESSAGE_CHARS:
-            await self.send_notice(
-                f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters.", refused=client_id
-            )
-            return
-        # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
-        if status == TutoringSession.Status.ABANDONED:
-            await self.send_notice("This session was stopped. Pick a problem from your dashboard.", refused=client_id)
-            return
-        allowed = await rate_limit_hit(f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60)
-        if not allowed:
-            await self.send_notice(
-                "You are sending messages very fast. Wait a moment, then try again.", refused=client_id
-            )
-            return
         # The reply is declared owed before its turn is stored, so that a page opening meanwhile does not take the
-        # turn for one whose reply was lost and answer it too.
+        # turn for one whose reply was lost and answer it too. Declared before the message is even checked, so that
+        # checking and storing it are one trip to the database; a message turned away lets the claim go.
         claim = await reply_locks.claim_reply(self.session.pk)
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-            turn, created, acknowledgement = await self.store_student_turn(text, client_id)
+            turn, html = await db_call(self.admit_message)(frame)
         except BaseException:
             await claim.release()
             raise
-        if not created:
+        if turn is None:
             await claim.release()
-            # The same resend arrived twice at once; the first is answering it.
-            await self.send(text_data=acknowledgement)
+            await self.send(text_data=html)
             return
-        try:
-            # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
-            await self.send(text_data=acknowledgement)
-            event = {"type": "turn.stored", "turn_id": turn.pk, "sender": self.channel_name}
-            await self.channel_layer.group_send(self.group, event)
-        finally:
-            # The reply is owed whatever happened to this page or to the broadcast (other tabs that missed the turn
-            # catch up when they sync): once the turn is stored, the claim always goes to its reply.
-            _start_reply(self.reply_to(turn, claim))
+        # The reply is owed whatever happens to this page or to the broadcast below (other tabs that miss the turn
+        # catch up when they sync): once the turn is stored, the claim always goes to its reply, which starts now
+        # rather than after the broadcast. Its first event comes after its plan, a trip to the database later.
+        _start_reply(self.reply_to(turn, claim))
+        # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
+        await self.send(text_data=html)
+        event = {"type": "turn.stored", "turn_id": turn.pk, "sender": self.channel_name}
+        await session_fanout.publish(self.channel_layer, self.group, event)
 
     # -- the tutor's reply ---------------------------------------------------------------------------------
 
@@ -252,18 +256,25 @@ class SessionConsumer(AsyncWebsocketConsumer):
         async with claim, claim.turn():
             try:
                 planned = await plan_reply(session_id, student_turn.text)
-                await layer.group_send(group, {"type": "reply.start", "bubble": bubble})
+                # Streamed text goes to the sockets watching now; a socket opening later shows the stored reply.
+                watchers_elsewhere = await session_fanout.others(layer, group)
+                start = {"type": "reply.start", "bubble": bubble}
+                session_fanout.deliver_here(group, start)
+                await session_fanout.send_to_others(layer, group, start, watchers_elsewhere)
                 llm = tutor_llm()
-                model_reply = await self.stream_model(llm, planned, bubble)
+                model_reply = await self.stream_model(llm, planned, bubble, watchers_elsewhere)
                 delivery = deliver(model_reply, planned.plan, planned.context, previous=planned.previous)
                 completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
             except Exception:
                 logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
-                await layer.group_send(group, {"type": "reply.failed", "bubble": bubble})
+                await session_fanout.publish(layer, group, {"type": "reply.failed", "bubble": bubble})
                 return
-            await layer.group_send(group, {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk})
+            final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
+            await session_fanout.publish(layer, group, final)
 
-    async def stream_model(self, llm: Any, planned: tutoring.PlannedTurn, bubble: str) -> str | None:
+    async def stream_model(
+        self, llm: Any, planned: tutoring.PlannedTurn, bubble: str, watchers_elsewhere: list[str] | None
+    ) -> str | None:
         """The model's whole reply, streamed to the page as it comes; None when the model failed, is off, or broke
         the plan mid-reply.
 
@@ -299,7 +310,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
                         passed = ready
                     if len(passed.strip()) > len(shown) and flush_due(time.monotonic(), sent_at):
                         shown, sent_at = passed.strip(), time.monotonic()
-                        await layer.group_send(group, {"type": "reply.token", "bubble": bubble, "text": shown})
+                        token = {"type": "reply.token", "bubble": bubble, "text": shown}
+                        session_fanout.deliver_here(group, token)
+                        await session_fanout.send_to_others(layer, group, token, watchers_elsewhere)
         except (TutorLLMError, TimeoutError) as exc:
             logger.warning("tutor model failed, using the template: %s", exc)
             return None
@@ -307,17 +320,36 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 
-    async def store_student_turn(self, text: str, client_id: str) -> tuple[Turn, bool, str]:
-        """Store the message (once per client id) and render its acknowledgement, in one trip to the database."""
-
-        def store() -> tuple[Turn, bool, str]:
-            turn, created = services.turn_append(
-                session=self.session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id
-            )
-            return turn, created, self._render_turns(turn_ids=[turn.pk])
-
-        stored: tuple[Turn, bool, str] = await db_call(store)()
-        return stored
+    def admit_message(self, frame: frames.StudentMessage) -> tuple[Turn | None, str]:
+        """Check a message and store it (once per client id), on a database thread: the turn stored now with its
+        acknowledgement, or None with what the page is sent instead (an acknowledgement again, or a refusal)."""
+        client_id = frame.client_id
+        # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
+        # again and nothing more: not counted against the rate limit, not stored or answered twice.
+        stored = Turn.objects.filter(session_id=self.session.pk, client_message_id=client_id).first()
+        if stored is not None:
+            return None, self._render_turns(turn_ids=[stored.pk])
+        text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
+        refusal = None
+        if not text:
+            refusal = "Type a message first."
+        elif len(text) > MAX_MESSAGE_CHARS:
+            refusal = f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters."
+        # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
+        elif (
+            TutoringSession.objects.values_list("status", flat=True).get(pk=self.session.pk)
+            == TutoringSession.Status.ABANDONED
+        ):
+            refusal = "This session was stopped. Pick a problem from your dashboard."
+        elif not ratelimit.hit(f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60):
+            refusal = "You are sending messages very fast. Wait a moment, then try again."
+        if refusal is not None:
+            return None, _notice(refusal, refused=client_id)
+        turn, created = services.turn_append(
+            session=self.session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id
+        )
+        # Not created: the same resend arrived twice at once; the first is answering it.
+        return (turn if created else None), self._render_turns(turn_ids=[turn.pk])
 
     async def send_if_still_allowed(self, render: Any) -> None:
         """Access is checked again before each stored turn is sent, in the same trip to the database as its
@@ -388,5 +420,4 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.send(text_data=html)
 
     async def send_notice(self, text: str, *, refused: str | None = None) -> None:
-        """Show ``text`` on the page; ``refused`` names the message it turns away, so the page stops resending it."""
-        await self.send(text_data=render_to_string("sessions/_notice.html", {"notice": text, "refused": refused}))
+        await self.send(text_data=_notice(text, refused=refused))

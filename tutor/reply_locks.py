@@ -11,10 +11,12 @@ whose reply is merely under way:
 
 On PostgreSQL both are advisory locks held on a connection of the reply's own, not a transaction's: the model's
 phrasing streams for seconds outside any transaction, and PostgreSQL releases a connection's locks when it closes,
-also when the process holding it is killed. The in-process locks in front of them keep a worker's own replies
-queueing without a connection each waiting on the server; on SQLite (the embedded default, one process) they are
-the whole story. Whatever happens to these locks, ``tutoring.turn_complete`` still re-plans a stale plan under the
-session's row lock, so a dialogue state is never overwritten from an older one.
+also when the process holding it is killed. A reply's connection is kept for a later reply once all its locks are let
+go (``TUTOR_REPLY_LOCK_CONNECTIONS`` per process): opening one makes the server start a process, several milliseconds
+of CPU on the machine that is serving a class's burst of messages. The in-process locks in front of them keep a
+worker's own replies queueing without a connection each waiting on the server; on SQLite (the embedded default, one
+process) they are the whole story. Whatever happens to these locks, ``tutoring.turn_complete`` still re-plans a
+stale plan under the session's row lock, so a dialogue state is never overwritten from an older one.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ import asyncio
 import collections
 import contextlib
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
+from django.conf import settings
 from django.db import connections
 
 logger = logging.getLogger(__name__)
@@ -76,6 +80,92 @@ async def _connect() -> psycopg.AsyncConnection[Any]:
     for name in ("cursor_factory", "context"):
         params.pop(name, None)
     return await psycopg.AsyncConnection.connect(**params, autocommit=True)
+
+
+# Connections kept for the next replies, holding no lock, and the event loop they belong to (an asyncio connection
+# works only on its own loop: tests run one loop per test).
+_kept: list[psycopg.AsyncConnection[Any]] = []
+_kept_loop: asyncio.AbstractEventLoop | None = None
+# A forked child's copies of its parent's kept connections: never used and never closed (closing one would end the
+# parent's session on the server), only held so that collecting them does not close them either.
+_inherited: list[psycopg.AsyncConnection[Any]] = []
+
+
+def _forget_kept_in_child() -> None:
+    global _kept, _kept_loop
+    _inherited.extend(_kept)
+    _kept, _kept_loop = [], None
+
+
+os.register_at_fork(after_in_child=_forget_kept_in_child)
+
+
+def kept_limit() -> int:
+    return max(0, int(getattr(settings, "TUTOR_REPLY_LOCK_CONNECTIONS", 16)))
+
+
+def _kept_here() -> list[psycopg.AsyncConnection[Any]]:
+    """The kept connections usable on the running loop; those of a loop that is gone are closed."""
+    global _kept_loop
+    loop = asyncio.get_running_loop()
+    if _kept_loop is not loop:
+        for conn in _kept:
+            conn.pgconn.finish()  # its loop no longer runs: close the socket without it
+        _kept.clear()
+        _kept_loop = loop
+    return _kept
+
+
+async def _borrow() -> tuple[psycopg.AsyncConnection[Any], bool]:
+    """A connection for a claim: a kept one when there is one (then True), else a new one."""
+    kept = _kept_here()
+    while kept:
+        conn = kept.pop()
+        if not conn.closed:
+            return conn, True
+    return await _connect(), False
+
+
+async def _give_back(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Keep ``conn`` for a later reply once it holds no lock; close it when enough are kept or it is broken."""
+    kept = _kept_here()
+    if len(kept) < kept_limit() and not conn.closed:
+        try:
+            # Whatever this claim still held (a reply cut short between its lock and its unlock) goes with it.
+            await conn.execute("SELECT pg_advisory_unlock_all()")
+        except psycopg.Error:
+            pass
+        else:
+            kept.append(conn)
+            return
+    with contextlib.suppress(psycopg.Error):
+        await conn.close()
+
+
+async def close_kept() -> None:
+    """Close the connections kept for later replies (tests, and an orderly shutdown)."""
+    kept = _kept_here()
+    while kept:
+        with contextlib.suppress(psycopg.Error):
+            await kept.pop().close()
+
+
+async def _locked(function: str, key: int, session_id: int) -> psycopg.AsyncConnection[Any] | None:
+    """A connection on which ``function`` (a lock) was asked for: a kept one, or a new one if the kept one fails (the
+    server may have dropped it while it was idle). None when the lock was refused; errors of a new one are raised."""
+    conn, reused = await _borrow()
+    try:
+        if await _ask(conn, function, key, session_id):
+            return conn
+    except psycopg.Error:
+        if not reused:
+            await _give_back(conn)
+            raise
+        with contextlib.suppress(psycopg.Error):
+            await conn.close()
+        return await _locked(function, key, session_id)
+    await _give_back(conn)
+    return None
 
 
 async def _ask(conn: psycopg.AsyncConnection[Any], function: str, key: int, session_id: int) -> bool:
@@ -143,8 +233,9 @@ class ReplyClaim:
         if _OWED[self.session_id] <= 0:
             del _OWED[self.session_id]
         if self._conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await self._conn.close()
+            conn, self._conn = self._conn, None
+            # Shielded: a reply cancelled while it lets go must not leave a connection (and its locks) behind.
+            await asyncio.shield(_give_back(conn))
 
 
 async def claim_reply(session_id: int) -> ReplyClaim:
@@ -158,13 +249,9 @@ async def claim_reply(session_id: int) -> ReplyClaim:
     conn = None
     if _on_postgresql():
         try:
-            conn = await _connect()
-            await _ask(conn, "pg_advisory_lock_shared", OWED_KEY, session_id)
+            conn = await _locked("pg_advisory_lock_shared", OWED_KEY, session_id)
         except (psycopg.Error, OSError) as exc:
             logger.warning("replying in session %s on this process's locks only: %r", session_id, exc)
-            if conn is not None:
-                await conn.close()
-            conn = None
     return ReplyClaim(session_id, conn)
 
 
@@ -182,8 +269,8 @@ async def claim_if_nothing_owed(session_id: int) -> ReplyClaim | None:
     claim = ReplyClaim(session_id, None, gate)
     if _on_postgresql():
         try:
-            claim._conn = await _connect()
-            if await _ask(claim._conn, "pg_try_advisory_lock", OWED_KEY, session_id):
+            claim._conn = await _locked("pg_try_advisory_lock", OWED_KEY, session_id)
+            if claim._conn is not None:
                 return claim
         except (psycopg.Error, OSError) as exc:
             # Answering a left turn can wait for the next visit; it is not worth a reply that might be a second one.

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -12,6 +12,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from tests.integration.conftest import World, build_world
+from tutor import consumers, reply_locks
 from tutor.asgi import application
 from tutor.llm import tutor_llm
 
@@ -72,3 +73,12 @@ async def until_final(tab: WebsocketCommunicator, timeout: float = 20) -> list[s
         frames.append(frame)
         if 'id="announcer"' in frame or "could not answer" in frame:
             return frames
+
+
+@pytest.fixture(autouse=True)
+async def _close_kept_lock_connections() -> AsyncIterator[None]:
+    """Close the reply-lock connections kept for later replies once the test's replies are done: they belong to the
+    test's event loop, and an open one keeps the test database from being dropped at the end of the run."""
+    yield
+    await consumers.replies_in_flight()
+    await reply_locks.close_kept()

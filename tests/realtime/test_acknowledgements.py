@@ -12,10 +12,9 @@ from typing import Any
 import pytest
 import redis.exceptions
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from tests.integration.conftest import World
-from tutor import consumers, tutoring
+from tutor import consumers, session_fanout, tutoring
 from tutor.models import Turn, TutoringSession
 
 from .conftest import open_socket, say, until_final
@@ -76,16 +75,15 @@ async def test_a_message_survives_a_channel_layer_outage_after_it_is_stored(
     """Redis fails just after the turn is stored: the page already has its acknowledgement, the reply is still
     given, and the page's resend after it reconnects is acknowledged without a second reply."""
     session = await opened(world_tx)
-    layer = get_channel_layer()
-    group_send = layer.group_send
+    publish = session_fanout.publish
 
-    async def failing_once(group: str, message: dict[str, Any]) -> None:
+    async def failing_once(layer: Any, group: str, message: dict[str, Any]) -> None:
         if message["type"] == "turn.stored":
-            monkeypatch.setattr(layer, "group_send", group_send)
+            monkeypatch.setattr(session_fanout, "publish", publish)
             raise redis.exceptions.ConnectionError("Redis is down")
-        await group_send(group, message)
+        await publish(layer, group, message)
 
-    monkeypatch.setattr(layer, "group_send", failing_once)
+    monkeypatch.setattr(session_fanout, "publish", failing_once)
     tab = await open_socket(world_tx.student, session.pk)
     await say(tab, "24", "outage")
     with pytest.raises(redis.exceptions.ConnectionError):

@@ -155,3 +155,32 @@ async def test_a_watching_teacher_does_not_answer_for_the_tutor(world_tx: World,
     assert await teacher.receive_nothing(timeout=0.5)
     assert await stored_roles(session.pk) == ["tutor", "student"]
     await teacher.disconnect()
+
+
+async def test_replies_reuse_their_lock_connections_and_leave_no_lock_behind(
+    world_tx: World, llm_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of messages does not make PostgreSQL start a process per reply; a kept connection holds nothing."""
+    on_postgresql()
+    session = await opened(world_tx)
+    opened_connections = []
+    connect = reply_locks._connect
+
+    async def counted_connect() -> Any:
+        conn = await connect()
+        opened_connections.append(conn)
+        return conn
+
+    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    tab = await open_socket(world_tx.student, session.pk)
+    for n in range(3):
+        await say(tab, "I'm not sure", f"reuse-{n}")
+        await until_final(tab)
+        await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
+    assert len(opened_connections) == 1
+    # Another worker can take the session's locks exclusively: the kept connection let go of all of them.
+    other_worker = await connect()
+    for key in (reply_locks.OWED_KEY, reply_locks.TURN_KEY):
+        assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", key, session.pk)
+    await other_worker.close()
+    await tab.disconnect()
