@@ -24,7 +24,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
 
-from pedagogy.answers import convert_units, number_matches
+from pedagogy.answers import convert_units, is_unit, number_matches
 from pedagogy.domain import Misconception, Problem
 from pedagogy.numbers import NumberMention, find_numbers
 from pedagogy.reading import Claim, Reading
@@ -340,6 +340,8 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, chained: 
         question += " " + parent.prompt
     if claim.money and _COUNT_QUESTION_RE.search(question) and not _MONEY_QUESTION_RE.search(question):
         return False
+    if not _counts_thing_asked(claim, question, tree):
+        return False  # "4 monkeys" does not answer "How many birds are left?"
     if claim.context:
         said = set(re.findall(r"[a-z]+", claim.context.lower()))
         asked = set(re.findall(r"[a-z]+", question.lower()))
@@ -430,6 +432,29 @@ def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
 _HOW_MANY_RE = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
 _MONEY_WORDS = frozenset({"dollar", "dollars", "cent", "cents"})
 _AUXILIARIES = frozenset({"should", "could", "can", "must", "may", "might", "has", "have", "had", "need", "needs"})
+
+
+def _counts_thing_asked(claim: Claim, question: str, tree: QuestionTree) -> bool:
+    """Whether the things the student counts can be the things the question counts ("how many birds", "the number
+    of birds"): "4 monkeys left" cannot, when the problem counts monkeys too; "18 female baby bunnies" can be
+    bunnies."""
+    asked = _ASKED_THING_RE.search(question)
+    at = claim.context.rfind(claim.stated_text) if claim.stated_text else -1
+    if asked is None or at < 0:
+        return True
+    following = re.findall(r"[A-Za-z]+", claim.context[at + len(claim.stated_text) :])[:3]
+    thing = asked.group(1).lower()
+    if not following or thing in _NAME_STOP or is_unit(thing) or is_unit(following[0]):
+        return True  # "the number of them"; units are compared by their size (_value_matches)
+    counted_in_problem = {frozenset(_content_words(word)) for _, word in tree.given_counts}
+    first = frozenset(_content_words(following[0]))
+    if not first or first not in counted_in_problem:
+        return True  # not a thing the problem counts: "4 left", "4 more"
+    wanted = _content_words(asked.group(1))
+    return any(_content_words(word) == wanted for word in following)
+
+
+_ASKED_THING_RE = re.compile(r"\b(?:how\s+many|number\s+of)\s+([a-z]+)", re.IGNORECASE)
 
 
 def _counts_what_is_asked(claim: Claim, question: str) -> bool:

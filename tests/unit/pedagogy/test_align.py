@@ -235,3 +235,24 @@ def test_a_steps_value_given_per_another_unit_of_time_is_wrong(feed: Problem) ->
 def test_a_steps_value_given_per_the_same_unit_of_time_is_right(feed: Problem) -> None:
     alignment = read_and_align(feed, None, "The hens need 3 x 20 = 60 cups of feed per day.")
     assert alignment.first_wrong is None
+
+
+@pytest.fixture
+def pond() -> Problem:
+    return _gsm8k(
+        "A pond has 8 ducks and 7 frogs. Then three of the ducks each catch one frog. How many animals are left "
+        "at the pond?",
+        "The number of frogs left is 7 - 3 = <<7-3=4>>4 frogs.\nThe animals left are 8 + 4 = <<8+4=12>>12.\n#### 12",
+        "pond",
+    )
+
+
+def test_a_count_of_other_things_is_not_confirmed_as_the_steps_value(pond: Problem) -> None:
+    # 4 is the number of frogs left; the student says 4 ducks.
+    alignment = read_and_align(pond, None, "There were 4 ducks left after they caught the frogs.")
+    assert alignment.claims[0].verdict != "correct"
+
+
+def test_the_same_count_of_the_things_asked_is_confirmed(pond: Problem) -> None:
+    alignment = read_and_align(pond, None, "There were 4 frogs left after the ducks caught three.")
+    assert [a.verdict for a in alignment.claims] == ["correct"]
