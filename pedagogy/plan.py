@@ -62,7 +62,7 @@ Acknowledge = Literal["frustration", "answer_request", "rule_change", "greeting"
 # short (one side of an equation, a value without the unit the question asks for).
 # path: right arithmetic, but a value the solution never needs, on the way to a wrong answer (a step too many, or a
 # step that is not the question's).
-Mistake = Literal["arithmetic", "operation", "quantity", "misread", "partial", "path"]
+Mistake = Literal["arithmetic", "operation", "quantity", "misread", "partial", "path", "naming"]
 MISTAKES: tuple[str, ...] = get_args(Mistake)
 
 

@@ -917,7 +917,7 @@ _MISTAKE_OF: dict[str, Mistake] = {
     "operation": "operation",
     "quantity": "quantity",
     "misread": "misread",
-    "wrong": "operation",
+    "wrong": "naming",
     "misconception": "operation",
     "off_path": "path",
 }

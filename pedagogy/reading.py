@@ -36,7 +36,7 @@ _MAX_DEPTH = 12  # brackets a calculation may nest; deeper is not school arithme
 _GAP_RE = re.compile(
     r"(?P<eq>=|\b(?:which|that|it|this)\s+(?:is|was|comes\s+to)\s+(?:equal\s+to|the\s+same\s+as)\b|"
     r"\bis\s+(?:equal\s+to|the\s+same\s+as)\b|\bequal\s+to\b|\bequals?\b|\bwhich\s+(?:is|gives|makes|equals)\b|"
-    r"\bthat\s+(?:is|gives|makes)\b|\bto\s+(?:get|give|make)\b|\band\s+(?:got|get|gets|that\s+gives)\b|\bgives?\b|"
+    r"\bthat\s+(?:is|gives|makes)\b|\bto\s+(?:get|give|make)\b|\band\s+(?:got|get|gets|that\s+gives)\b|\bgives?(?:\s+(?:me|us|him|her|you))?\b|"
     r"\bgave(?:\s+(?:me|us|him|her))?\b|\bgiving(?:\s+(?:me|us))?\b|\bfor\s+a\s+total\s+of\b|"
     r"\bmakes?\b|\bcomes?\s+(?:to|out\s+to)\b|\bis\b|\bare\b|\bwould\s+be\b|\bwill\s+be\b|\bwas\b|\bgot\b|\bget\b|"
     r"\bleaves\b|\bresults?\s+in\b|\bthat'?s\b|\bit'?s\b)"

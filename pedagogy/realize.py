@@ -325,6 +325,17 @@ _BODY: dict[str, tuple[str, ...]] = {
         "You worked out {claim} correctly. Which quantity is {value}, and which quantity does the question want?",
         "{claim} is right as arithmetic. Tell me what {value} means here: is it the answer, or part of the way?",
     ),
+    # The right number called another quantity ("60 cups per meal" where 60 is per day; "4 ducks" for the frogs).
+    "mistake_naming": (
+        "Check what {value} counts. In {claim}, is {value} really what you say it is? Read the problem again.",
+        "Look at the words you put with {value}. Does the problem agree that is what {value} counts?",
+        "{claim}: what does {value} stand for in the story? Compare it with what you called it.",
+        "Let's pin down {value}. Which quantity in the problem is it, exactly?",
+        "Read the problem once more and find what {value} measures. Is it the thing you said?",
+        # Without the student's numbers (when quoting them would say a value the reply must not):
+        "Your arithmetic holds up. Now check the words: is each number the quantity you say it is?",
+        "Check what each of your numbers counts. Does the problem agree with what you called it?",
+    ),
     # The same for a value stated without its calculation: nothing to call right as arithmetic.
     "mistake_path_value": (
         "You found {value}. What does {value} stand for in the story, and is it what the question asks for?",
@@ -467,7 +478,7 @@ _SAFE: dict[str, tuple[str, ...]] = {
 
 # Kinds that answer a wrong or unfinished claim, and so open with the student's right ones.
 _CREDIT_KINDS = ("point_at_mistake", "almost", "misconception_feedback", "probe")
-_MISTAKE_POOLS = ("arithmetic", "operation", "quantity", "misread", "partial", "path")
+_MISTAKE_POOLS = ("arithmetic", "operation", "quantity", "misread", "partial", "path", "naming")
 _NUMBER = r"\$?\d[\d,]*(?:\.\d+)?"
 # "70 / 3 = 24": the student's own calculation, which can be checked another way with the same numbers.
 _CALCULATION_RE = re.compile(

@@ -171,6 +171,10 @@ HAND: dict[str, tuple[TurnPlan, tuple[str, ...]]] = {
         ("hint", QUESTION[1:]),
     ),
     "hints_none": (hand("hints_used_up", help_given=0), ("hint", QUESTION[1:])),
+    "point_at_mistake_naming": (
+        hand("point_at_mistake", mistake="naming", claim="3 x 20 = 60", student_value="60"),
+        ("60",),
+    ),
     "point_at_mistake_path": (
         hand("point_at_mistake", mistake="path", claim="5000 - 1000 = 4000", student_value="4000"),
         ("5000 - 1000 = 4000",),
