@@ -6,7 +6,7 @@ import pytest
 
 from pedagogy.domain import Problem
 from pedagogy.gsm8k import problem_from_gsm8k
-from pedagogy.planner import read_and_align
+from pedagogy.planner import plan_turn, read_and_align
 
 
 @pytest.fixture
@@ -256,3 +256,10 @@ def test_a_count_of_other_things_is_not_confirmed_as_the_steps_value(pond: Probl
 def test_the_same_count_of_the_things_asked_is_confirmed(pond: Problem) -> None:
     alignment = read_and_align(pond, None, "There were 4 frogs left after the ducks caught three.")
     assert [a.verdict for a in alignment.claims] == ["correct"]
+
+
+def test_the_tutor_answers_a_misnamed_value_by_asking_what_it_counts(feed: Problem) -> None:
+    plan, state = plan_turn(feed, None, None)
+    plan, _ = plan_turn(feed, state, "The hens need 3 x 20 = 60 cups of feed per meal, so 60 - 25 = 35 cups.")
+    assert plan.sub_kind == "point_at_mistake"
+    assert plan.mistake == "naming"

@@ -172,6 +172,7 @@ def test_a_given_named_as_the_number_of_something_is_not_a_claim() -> None:
     [
         # The second number named before it is said: "the total of", "the opening bid of", "..., which was".
         ("I subtracted 43 from the total of 50, which gave me 7 customers.", ["50 - 43 = 7"]),
+        ("We would subtract 43 from the total of 50, which would give us 7 customers.", ["50 - 43 = 7"]),
         ("I added $50 to the opening bid of $200 to get the second bid of $250.", ["50 + 200 = 250"]),
         (
             "I subtracted 4.50 from the cost of the tickets which was 6.75 dollars to get the amount they spent on "
