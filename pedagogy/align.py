@@ -24,10 +24,11 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Literal
 
-from pedagogy.answers import convert_units, is_unit, number_matches
+from pedagogy.answers import convert_units, is_unit, number_matches, same_unit
+from pedagogy.chains import same_formula, worked_calculation, written_out
 from pedagogy.domain import Misconception, Problem
 from pedagogy.numbers import NumberMention, find_numbers
-from pedagogy.reading import Claim, Reading
+from pedagogy.reading import Claim, Reading, rate_after
 from pedagogy.tree import QuestionTree, TreeNode, build_tree
 
 Verdict = Literal[
@@ -111,20 +112,23 @@ def align(
     known = set(tree.given_values) | set(earlier_values) | _node_values(tree) | _tutor_values(tree.problem)
     aligned: list[AlignedClaim] = []
     mentions = find_numbers(reading.text)
-    found: set[Fraction] = set()  # values the student's own calculations in this message came to
+    found: dict[Fraction, str] = {}  # what the student's own right calculations in this message came to, and how
     for claim in reading.claims:
         # A number the student wrote earlier in the message ("95% of them ... 0.95 x 50000") is theirs to use.
         said_before = {v for m in mentions if m.end <= claim.start for v in (m.value, m.proportion)}
-        chained = bool(set(claim.operands) & found)
-        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), chained))
+        built_on = set(claim.operands) & found.keys()
+        route = written_out(claim.expression, found, tree.given_values) if claim.expression and built_on else None
+        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), route))
         known.add(claim.stated)
-        if claim.kind == "equation" and claim.arithmetic_ok:
-            found.add(claim.stated)
+        if claim.kind == "equation" and claim.arithmetic_ok and claim.expression:
+            found.setdefault(claim.stated, claim.expression)
     # Naming first: a value credited as another route must still be what the student says it is.
     aligned = _check_answer_naming(aligned, reading, tree)
     aligned = _credit_other_paths(aligned)
-    foreign = frozenset(example_values) - tree.given_values - _node_values(tree)
-    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, foreign)))
+    examples = frozenset(example_values)
+    if not examples - tree.given_values - _node_values(tree):
+        examples = frozenset()  # a case with only the problem's own numbers cannot be told from work on the problem
+    return Alignment(reading, tuple(_locate_path_mistake(aligned, reading, examples)))
 
 
 def _align_claim(
@@ -133,7 +137,7 @@ def _align_claim(
     current: str,
     resolved: frozenset[str],
     known: frozenset[Fraction],
-    chained: bool = False,
+    route: str | None = None,
 ) -> AlignedClaim:
     if claim.kind == "value":
         restated = claim.stated in tree.given_values and not (claim.bare or claim.found)
@@ -147,10 +151,10 @@ def _align_claim(
         if claim.arithmetic_ok is False:
             slip = _node_for_value(claim.computed, tree, current, resolved) if claim.computed is not None else None
             return AlignedClaim(claim, "arithmetic", slip or _node_by_operands(claim, tree, current, resolved))
-    match = _matching_node(claim, tree, current, resolved, chained)
+    match = _matching_node(claim, tree, current, resolved, route)
     if match is not None:
         named = _named_node(claim, tree) if claim.kind == "value" else None
-        if named is not None and named != match and not _value_matches(claim, tree.node(named)):
+        if named is not None and named != match and not _value_matches(claim, tree.node(named), tree):
             # "He spent $4 on candy": 4 is a step's value, but not of the quantity the student names.
             return AlignedClaim(claim, "wrong", named)
         if _ANSWER_WORDS_RE.search(claim.context) and not tree.node(match).is_final:
@@ -174,35 +178,11 @@ def _align_claim(
     return AlignedClaim(claim, "unverified", node_id)
 
 
-# How many of one unit make the next: days in a week, weeks and months in a year, hours, minutes, cents.
-_CONVERSION_FACTORS = frozenset(Fraction(n) for n in (4, 7, 12, 24, 30, 52, 60, 100, 365, 1000))
-
-
-def _calendar_conversion(claim: Claim) -> bool:
-    """ "$100 per month on medicine, which is $1200": the same amount put in other units, by a factor between units.
-    A restatement, not a step; by another factor ("$25 a week, which is $75 a month") it is a claim to check."""
-    if claim.restates is None or claim.restates == 0 or claim.stated == 0:
-        return False
-    return claim.stated / claim.restates in _CONVERSION_FACTORS or claim.restates / claim.stated in _CONVERSION_FACTORS
-
-
-_RATE_NOUNS = frozenset({"second", "minute", "hour", "day", "week", "month", "year", "meal", "person"})
-_RATE_AFTER_RE = re.compile(r"^[\s$]*(?:[A-Za-z]+\s+){0,4}?(?:per|each|every|a|an)\s+([A-Za-z]+)")
-
-
-def _rate_after(text: str, end: int) -> str | None:
-    """The rate a value is given at, from the words right after it: "60 cups of feed per day" -> "day"."""
-    found = _RATE_AFTER_RE.match(text[end : end + 60])
-    if found is None:
-        return None
-    noun = found.group(1).lower().removesuffix("s")
-    return noun if noun in _RATE_NOUNS else None
-
-
 def _other_rate(claim: Claim, node: TreeNode) -> bool:
     """Whether the student gives the step's value per one thing ("per meal") where the step's own worked text gives
     it per another ("per day")."""
-    said = _rate_after(claim.context, claim.context.rfind(claim.stated_text) + len(claim.stated_text))
+    end = _value_end(claim)
+    said = rate_after(claim.context, end) if end is not None else None
     if said is None or node.expected is None or node.expected.value is None:
         return False
     for hint in node.ladder:
@@ -210,10 +190,46 @@ def _other_rate(claim: Claim, node: TreeNode) -> bool:
             continue
         for mention in find_numbers(hint.text):
             if mention.value == node.expected.value:
-                worked = _rate_after(hint.text, mention.end)
+                worked = rate_after(hint.text, mention.end)
                 if worked is not None:
                     return worked != said
     return False
+
+
+# How many of one unit make another: the conversions "which is ..." may restate an amount by.
+_CALENDAR = {
+    ("second", "minute"): 60,
+    ("minute", "hour"): 60,
+    ("hour", "day"): 24,
+    ("day", "week"): 7,
+    ("day", "month"): 30,
+    ("day", "year"): 365,
+    ("week", "month"): 4,
+    ("week", "year"): 52,
+    ("month", "year"): 12,
+}
+_TIME_WORD_RE = re.compile(r"\b(second|minute|hour|day|week|month|year)s?\b", re.IGNORECASE)
+
+
+def _calendar_conversion(claim: Claim) -> bool:
+    """ "$100 per month on medicine, which is $1200" said of a year: the same amount put in other units of time, by
+    the factor between those units. By another factor, or without two units of time to compare ("5 sandwiches,
+    which is 60 slices"), it is a claim to check."""
+    if claim.restates is None or claim.restates == 0 or claim.stated == 0:
+        return False
+    source = claim.restates_rate
+    end = _value_end(claim)
+    target = rate_after(claim.context, end) if end is not None else None
+    if target is None:  # "In a year, she spends $100 per month on medicine, which is $1200"
+        others = {w.lower() for w in _TIME_WORD_RE.findall(claim.context)} - {source}
+        target = others.pop() if len(others) == 1 else None
+    if source is None or target is None or source == target:
+        return False
+    ratio = claim.stated / claim.restates
+    factor = _CALENDAR.get((source, target)) or (
+        1 / Fraction(_CALENDAR[(target, source)]) if (target, source) in _CALENDAR else None
+    )
+    return factor is not None and ratio == factor
 
 
 def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
@@ -243,7 +259,7 @@ def _check_answer_naming(aligned: list[AlignedClaim], reading: Reading, tree: Qu
     if matched is not None and _does_steps_calculation(answer, tree, matched):
         return aligned  # "12 x 40 = 480" is the step's own calculation, whatever the sentence calls it
     named = _named_node(replace(answer, context=reading.final_context), tree)
-    if named is None or named == matched or _value_matches(answer, tree.node(named)):
+    if named is None or named == matched or _value_matches(answer, tree.node(named), tree):
         return aligned
     out = list(aligned)
     out[index] = replace(out[index], verdict="wrong", node_id=named)
@@ -284,9 +300,19 @@ def _locate_path_mistake(
 
 
 def _about_example(aligned: list[AlignedClaim], example_numbers: frozenset[Fraction]) -> bool:
-    """Whether the message works through the tutor's similar case: one of its claims calculates with that case's
-    numbers."""
-    return bool(example_numbers) and any(set(a.claim.operands) & example_numbers for a in aligned)
+    """Whether the message's work is on the tutor's similar case: its last calculation is done with that case's
+    numbers only (or with results of earlier such calculations). A calculation that mixes the case's numbers into
+    the problem's ("15 x 7" where 7 is from the case) is a mistake on the problem, not work on the case."""
+    if not example_numbers:
+        return False
+    numbers = set(example_numbers)
+    last_on_case = False
+    for a in aligned:
+        if a.claim.operands:
+            last_on_case = set(a.claim.operands) <= numbers and bool(set(a.claim.operands) & example_numbers)
+            if last_on_case:
+                numbers.add(a.claim.stated)
+    return last_on_case
 
 
 def _mention(claim: Claim) -> NumberMention | None:
@@ -296,16 +322,15 @@ def _mention(claim: Claim) -> NumberMention | None:
 
 
 def _matching_node(
-    claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], chained: bool = False
+    claim: Claim, tree: QuestionTree, current: str, resolved: frozenset[str], route: str | None = None
 ) -> str | None:
     """The node whose answer the claim states: the current node first, then open nodes, preferring those whose own
-    numbers the claim uses; a node already resolved last (the student restating a step they did). A ``chained``
-    claim calculates with results of the student's own right calculations earlier in the message: reaching a step's
-    value that way is their own route to it, not a coincidence of numbers."""
+    numbers the claim uses; a node already resolved last (the student restating a step they did). ``route``: the
+    claim's calculation written out through the student's own earlier results in the message."""
     candidates = [
         n
         for n in _ordered_nodes(tree, current, resolved)
-        if _value_matches(claim, n) and same_quantity(claim, n, tree, chained=chained)
+        if _value_matches(claim, n, tree) and same_quantity(claim, n, tree, route=route)
     ]
     if not candidates:
         return None
@@ -326,12 +351,13 @@ _EACH_WORDS = frozenset({"each", "per", "every", "apiece"})
 _ALL_WORDS = frozenset({"both", "total", "altogether", "together", "combined", "all"})
 
 
-def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, chained: bool = False) -> bool:
+def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: str | None = None) -> bool:
     """Whether a claim with the node's value can be about the node's quantity (align by more than the value):
     1. money cannot answer a count ("$150" is not 150 cards), nor a count money;
     2. "each" cannot answer "both" or "in total", nor the reverse;
     3. a calculation that shares no number with the step's own calculation reached the value by coincidence, unless
-       it is ``chained``: built on the student's own right results.
+       built on the student's own earlier results (``route``, written out) it is the same formula in the problem's
+       numbers as the step's ("(80+65+90+95)-65" for 80 + 90 + 95).
     A scaffold whose value is its step's ("What is 28 / 2?" for "How many fish are in both aquariums?") stands for
     the step's quantity, so the step's question counts too."""
     question = node.prompt
@@ -349,8 +375,11 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, chained: 
             said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
         ):
             return False
+    formula = _step_formulas(tree.problem).get(node.id) if route is not None else None
+    if route is not None and formula is not None and same_formula(route, formula, tree.given_values):
+        return True
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
-    if chained or claim.kind != "equation" or not claim.operands or not operands:
+    if claim.kind != "equation" or not claim.operands or not operands:
         return True
     shared = set(claim.operands) & operands
     if node.is_final or not shared:
@@ -387,10 +416,10 @@ def _near(claim: Claim, width: int = 6) -> str:
     """The words next to the claim's value in its clause: what the value is said to be. For a calculation, the
     words around the whole calculation ("the total savings ... is 2 + 2 = $4")."""
     context = claim.context
-    at = context.rfind(claim.stated_text) if claim.stated_text else -1
-    if at < 0:
+    value_end = _value_end(claim)
+    if value_end is None:
         return context
-    end = at + len(claim.stated_text)
+    at, end = value_end - len(claim.stated_text), value_end
     if claim.kind == "equation" and claim.text in context:
         # What a calculation stands for is said before it, often at length ("the total savings for 2 tubs of ice
         # cream and 4 packets of milk is 2 + 2 = $4").
@@ -439,10 +468,10 @@ def _counts_thing_asked(claim: Claim, question: str, tree: QuestionTree) -> bool
     of birds"): "4 monkeys left" cannot, when the problem counts monkeys too; "18 female baby bunnies" can be
     bunnies."""
     asked = _ASKED_THING_RE.search(question)
-    at = claim.context.rfind(claim.stated_text) if claim.stated_text else -1
-    if asked is None or at < 0:
+    end = _value_end(claim)
+    if asked is None or end is None:
         return True
-    following = re.findall(r"[A-Za-z]+", claim.context[at + len(claim.stated_text) :])[:3]
+    following = re.findall(r"[A-Za-z]+", claim.context[end:])[:3]
     thing = asked.group(1).lower()
     if not following or thing in _NAME_STOP or is_unit(thing) or is_unit(following[0]):
         return True  # "the number of them"; units are compared by their size (_value_matches)
@@ -507,38 +536,53 @@ def _ordered_nodes(tree: QuestionTree, current: str, resolved: frozenset[str]) -
     return open_nodes + done
 
 
-def _value_matches(claim: Claim, node: TreeNode) -> bool:
+def _value_matches(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
     expected = node.expected
     if expected is None or expected.value is None:
         return False
-    if number_matches(claim.stated, expected, percent=claim.percent, places=claim.places):
-        return True
-    # "5700 seconds" answers a step asked in minutes: the same amount in another unit of the same kind.
     have, want = _claim_unit(claim), _node_unit(node)
-    if have is None or want is None or have == want:
-        return False
-    converted = convert_units(claim.stated, have, want)
-    return converted is not None and number_matches(converted, expected, places=claim.places)
+    if want is None and node.kind == "scaffold" and node.parent:
+        want = _node_unit(tree.node(node.parent))  # "What is 20 + 5?" counts what its step counts
+    if have is not None and want is not None and is_unit(have) and not same_unit(have, want):
+        # "5700 seconds" answers a step asked in minutes: the same amount in another unit of the same kind; "12
+        # days" does not answer 12 weeks, nor "3 kilograms" 3 pounds.
+        converted = convert_units(claim.stated, have, want)
+        return converted is not None and number_matches(converted, expected, places=claim.places)
+    return number_matches(claim.stated, expected, percent=claim.percent, places=claim.places)
+
+
+def _value_end(claim: Claim) -> int | None:
+    """Where the claim's value ends in its context: its last mention as a whole number, not inside another ("1500"
+    is not found in "11500")."""
+    if not claim.stated_text:
+        return None
+    found = list(re.finditer(rf"(?<![\d.,]){re.escape(claim.stated_text)}(?![\d])", claim.context))
+    return found[-1].end() if found else None
 
 
 def _claim_unit(claim: Claim) -> str | None:
     """The unit word the student wrote right after the claim's value ("5700 seconds")."""
-    at = claim.context.rfind(claim.stated_text) if claim.stated_text else -1
-    if at < 0:
-        return None
-    following = re.match(r"\s*([A-Za-z]+)", claim.context[at + len(claim.stated_text) :])
+    end = _value_end(claim)
+    following = re.match(r"\s*([A-Za-z]+)", claim.context[end:]) if end is not None else None
     return following.group(1).lower() if following else None
 
 
-_ASKED_UNIT_RE = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
-
-
 def _node_unit(node: TreeNode) -> str | None:
-    """The unit a node's answer is in: authored, or asked for ("How many minutes will it take?")."""
-    if node.expected is not None and node.expected.unit:
+    """The unit a node's answer is in: authored, asked for ("How many minutes will it take?"), or written after the
+    value in its worked step ("... = 3 pounds a week"). Only units of measure count."""
+    if node.expected is not None and node.expected.unit and is_unit(node.expected.unit):
         return node.expected.unit
-    asked = _ASKED_UNIT_RE.search(node.prompt)
-    return asked.group(1).lower() if asked else None
+    asked = _HOW_MANY_RE.search(node.prompt)
+    if asked is not None and is_unit(asked.group(1)):
+        return asked.group(1).lower()
+    value = _value_of(node)
+    for hint in node.ladder:
+        if hint.kind == "bottom_out" and value is not None:
+            for mention in find_numbers(hint.text):
+                following = re.match(r"\s*([A-Za-z]+)", hint.text[mention.end :])
+                if mention.value == value and following and is_unit(following.group(1)):
+                    return following.group(1).lower()
+    return None
 
 
 @lru_cache(maxsize=256)
@@ -570,6 +614,29 @@ def _operand_table(problem: Problem) -> dict[str, frozenset[Fraction]]:
         if node.expected is not None and node.expected.value is not None:
             values.discard(node.expected.value)
         table[node.id] = frozenset(values)
+    return table
+
+
+@lru_cache(maxsize=256)
+def _step_formulas(problem: Problem) -> dict[str, str]:
+    """Each node's calculation written out down to the problem's numbers, where its content shows it (a scaffold's
+    "What is 12 - 5?", a worked step's "3*20 = 60"), through the values of the steps before it."""
+    tree = build_tree(problem)
+    earlier: dict[Fraction, str] = {}
+    table: dict[str, str] = {}
+    for step_id in tree.step_ids:
+        for node_id in (*tree.node(step_id).children, step_id):
+            node = tree.node(node_id)
+            value = _value_of(node)
+            if value is None:
+                continue
+            texts = [node.prompt, *(h.text for h in node.ladder if h.kind == "bottom_out")]
+            texts = [t.rstrip("?") + f" = {value}" if _CALCULATION_PROMPT_RE.match(t) else t for t in texts]
+            calculation = next((c for t in texts if (c := worked_calculation(t, value)) is not None), None)
+            if calculation is None:
+                continue
+            table[node_id] = written_out(calculation.removeprefix("What is").strip(), earlier, tree.given_values)
+            earlier.setdefault(value, table[node_id])
     return table
 
 

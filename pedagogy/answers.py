@@ -245,6 +245,12 @@ def is_unit(word: str) -> bool:
     return word.lower() in _UNIT_TABLE
 
 
+def same_unit(first: str, second: str) -> bool:
+    """Whether two unit words name the same unit ("minute" and "minutes", "lb" and "pounds")."""
+    a, b = _UNIT_TABLE.get(first.lower()), _UNIT_TABLE.get(second.lower())
+    return first.lower() == second.lower() or (a is not None and a == b)
+
+
 def convert_units(value: Fraction, have: str, want: str) -> Fraction | None:
     """``value`` in unit ``have`` written in unit ``want`` ("5700" seconds is 95 minutes), or None when either is
     not a known unit or they measure different things."""

@@ -258,6 +258,7 @@ class Claim:
     bare: bool = False  # the whole message is this value: an answer to the question, even a number the problem gives
     found: bool = False  # offered as a result ("the answer of 12", "8 weeks"), even when the problem gives the number
     restates: Fraction | None = None  # the number "which is ..." puts in other units ("$25 a week, which is $100")
+    restates_rate: str | None = None  # the unit of time that number is given per ("week")
     context: str = ""  # the student's words around the value, for what it names ("fish in each aquarium")
 
     @property
@@ -486,7 +487,7 @@ def read_message(
             k = after
         if len(chain) == 1 and run.has_op:
             # "I added 24 + 18 to get the total of pens, which is equal to 42": the result comes later in the sentence.
-            late = _late_result(tokens, j)
+            late = _late_result(text, tokens, j)
             if late is not None:
                 chain.append(late[0])
                 # Numbers in the words between ("the total of two and a half dozens") only describe the result.
@@ -707,14 +708,20 @@ def _as_division(run: _Run) -> _Run:
     )
 
 
-def _late_result(tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
+def _late_result(text: str, tokens: list[_Token], j: int) -> tuple[_Run, int] | None:
     """A result stated a few words after a calculation, before any other number and within the sentence."""
     k = j
     said = False  # "to get", "which was": the result is announced
     while k < len(tokens) and k - j <= 16:
         t = tokens[k]
         following = tokens[k + 1].mention if k + 1 < len(tokens) and tokens[k + 1].kind == "num" else None
-        if said and t.kind == "of" and following is not None and following.form == "digits":
+        if (
+            said
+            and t.kind == "of"
+            and following is not None
+            and following.form == "digits"
+            and _ends_noun_phrase(text, tokens[k + 1])
+        ):
             # "to get the second bid of $250" (not "to get the total of two and a half dozens")
             run, after = _run_at(tokens, k + 1)
             return (run, after) if run is not None and not run.has_op else None
@@ -915,13 +922,16 @@ def _verbal_operation(text: str, tokens: list[_Token], i: int) -> tuple[Claim | 
         earlier = _previous_number(tokens, i)
         if earlier is not None and earlier is not first:
             claim, consumed, end = _verbal_result(text, tokens, i, op, reverse, first, earlier, k)
-            return claim, consumed - {id(earlier)}, end  # the earlier number keeps its own claim
+            # "that" is a guess at the number meant: when the guess does not give the student's result, the
+            # guess is what is wrong, not their arithmetic; the result is read on its own.
+            if claim is not None and claim.arithmetic_ok:
+                return claim, consumed - {id(earlier)}, end  # the earlier number keeps its own claim
         return None
     # "from 50", "from the 50", "from the total of 50"
     while k < len(tokens) and tokens[k].kind in ("word", "of") and tokens[k].text.lower() in _SECOND_OPERAND_LEAD:
         k += 1
     if k < len(tokens) and tokens[k].kind != "num":
-        k = _named_then_said(tokens, k)  # "from the cost of the tickets, which was 6.75"
+        k = _named_then_said(text, tokens, k)  # "from the cost of the tickets, which was 6.75"
     if k >= len(tokens) or tokens[k].kind != "num":
         return None
     return _verbal_result(text, tokens, i, op, reverse, first, tokens[k], k)
@@ -941,7 +951,7 @@ def _verbal_result(
     a, b = (second, first) if reverse else (first, second)
     consumed = {id(first), id(second)}
     # The result: "to get 42", "and got 42", ", which gave me 42", "= 42", "to get the food cost, which was 2.25".
-    late = _late_result(tokens, k + 1)
+    late = _late_result(text, tokens, k + 1)
     if late is not None:
         result = late[0].numbers[0]
         assert a.mention is not None and b.mention is not None and result.mention is not None
@@ -968,14 +978,14 @@ def _verbal_result(
     return None, consumed, k
 
 
-def _named_then_said(tokens: list[_Token], k: int, limit: int = 8) -> int:
+def _named_then_said(text: str, tokens: list[_Token], k: int, limit: int = 8) -> int:
     """Where the number is in "the cost of the tickets, which was 6.75" or "the opening bid of $200", starting at
     ``k``: a few words naming a quantity, then "which was" (or "that is") or "of", and the number. ``k`` itself
     when the words are not followed so."""
     j = k
     while j + 1 < len(tokens) and j - k < limit:
         token, following = tokens[j], tokens[j + 1]
-        if token.kind == "of" and following.kind == "num" and j > k:
+        if token.kind == "of" and following.kind == "num" and j > k and _ends_noun_phrase(text, following):
             return j + 1
         if token.kind == "eq" and following.kind == "num" and j > k:
             relative = token.text.lower().startswith(("which", "that")) or tokens[j - 1].text.lower() in (
@@ -991,6 +1001,16 @@ def _named_then_said(tokens: list[_Token], k: int, limit: int = 8) -> int:
 
 _ADJUNCT_WORDS = frozenset({"in", "per", "for", "over", "within", "every", "each"})
 _SECOND_OPERAND_LEAD = frozenset({"the", "a", "an", "total", "sum", "amount", "whole", "original", "of"})
+
+
+def _ends_noun_phrase(text: str, number: _Token) -> bool:
+    """Whether a number after "of" is the amount named ("the opening bid of $200", "a total of 50 pounds"), not a
+    count inside the name ("the price of 3 shirts")."""
+    mention = number.mention
+    if mention is None:
+        return False
+    counted = _counts_after(text, number.end)
+    return counted is None or text[: number.start].rstrip().endswith("$") or is_unit(counted)
 
 
 def _previous_number(tokens: list[_Token], i: int) -> _Token | None:
@@ -1120,6 +1140,7 @@ def _add_value_claims(
             others.append((mention, "count word"))  # "in one meal", "two rides": counting words, not results
             continue
         first_said[mention.value] = min(first_said.get(mention.value, t.start), t.start)
+        restated = _restated_from(tokens, k)
         out.append(
             Claim(
                 kind="value",
@@ -1133,7 +1154,8 @@ def _add_value_claims(
                 stated_text=mention.text,
                 places=_places(mention),
                 found=found,
-                restates=_restated_from(tokens, k),
+                restates=restated.mention.value if restated is not None and restated.mention else None,
+                restates_rate=rate_after(text, restated.end) if restated is not None else None,
             )
         )
     return out, others, hedged
@@ -1304,13 +1326,26 @@ def _solved_for(tokens: list[_Token], k: int) -> bool:
     return k >= 2 and tokens[k - 1].text == "=" and tokens[k - 2].kind == "word" and len(tokens[k - 2].text) == 1
 
 
+_RATE_NOUNS = frozenset({"second", "minute", "hour", "day", "week", "month", "year", "meal", "person"})
+_RATE_AFTER_RE = re.compile(r"^[\s$]*(?:[A-Za-z]+\s+){0,4}?(?:per|each|every|a|an|for\s+the|in\s+a)\s+([A-Za-z]+)")
+
+
+def rate_after(text: str, end: int) -> str | None:
+    """The rate an amount is given at, from the words right after it (``end``): "60 cups of feed per day" -> "day"."""
+    found = _RATE_AFTER_RE.match(text[end : end + 60])
+    if found is None:
+        return None
+    noun = found.group(1).lower().removesuffix("s")
+    return noun if noun in _RATE_NOUNS else None
+
+
 def _converted(tokens: list[_Token], k: int) -> bool:
     """ "$25 each week, which is $100 per month": a value that restates an earlier number in other units is a claim
     even when the problem happens to give the same number elsewhere."""
     return _restated_from(tokens, k) is not None
 
 
-def _restated_from(tokens: list[_Token], k: int) -> Fraction | None:
+def _restated_from(tokens: list[_Token], k: int) -> _Token | None:
     """The earlier number of the sentence that "which is ..." restates ("$25 each week, which is $100 per month" ->
     25), or None."""
     if k < 1 or tokens[k - 1].kind != "eq" or not tokens[k - 1].text.lower().startswith(("which", "that")):
@@ -1319,7 +1354,7 @@ def _restated_from(tokens: list[_Token], k: int) -> Fraction | None:
     while j >= 0 and not (tokens[j].kind == "end" and tokens[j].text.strip() in (".", "!", "?", ";")):
         mention = tokens[j].mention
         if tokens[j].kind == "num" and mention is not None and mention.form != "words":
-            return mention.value
+            return tokens[j]
         if tokens[j].text.lower() in ("number", "amount"):
             return None  # "by the number of chickens, which is 20": the problem's number, named
         j -= 1

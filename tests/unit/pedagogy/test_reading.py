@@ -194,3 +194,17 @@ def test_a_result_named_before_it_is_said_in_words_is_not_read_as_a_result() -> 
     # "the total of two and a half dozens" names what 42 is; it is not the result 2.5.
     text = "I added 24 + 18 to get the total of two and a half dozens of pens, which is equal to 42 pens."
     assert shown(text) == ["24 + 18 = 42"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # A count inside the name is not the amount named: "the price of 3 shirts, which was 60".
+        "I added 5 to the price of 3 shirts, which was 60, to get 65.",
+        # "that" resolved to a number that does not give the student's result: no slip is invented.
+        "She had 4 tickets. I subtracted 10 from that to get 20.",
+    ],
+)
+def test_it_does_not_invent_an_operand_and_a_slip_from_words(text: str) -> None:
+    claims = read_message(text).claims
+    assert all(claim.arithmetic_ok is not False for claim in claims), [c.shown for c in claims]

@@ -20,3 +20,13 @@ def test_missing_or_empty_lists_in_a_stored_state_read_as_empty(bake_sale: Probl
     assert state.student_values == [] and state.student_numbers == [] and state.nodes["cookies"].pointed == []
     plan, _ = plan_turn(bake_sale, state, "24")
     assert plan.sub_kind == "confirm"
+
+
+def test_the_worked_examples_numbers_survive_a_round_trip() -> None:
+    from pedagogy.state import DialogueState
+
+    state = DialogueState(problem_id="p", example_numbers=["28", "4", "7"])
+    assert DialogueState.from_json(state.to_json()).example_numbers == ["28", "4", "7"]
+    assert (
+        state.copy().example_numbers == ["28", "4", "7"] and state.copy().example_numbers is not state.example_numbers
+    )
