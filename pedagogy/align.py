@@ -459,6 +459,7 @@ def _named_node(claim: Claim, tree: QuestionTree) -> str | None:
 
 
 _HOW_MANY_RE = re.compile(r"\bhow\s+many\s+([a-z]+)", re.IGNORECASE)
+_ASKED_THING_RE = re.compile(r"\b(?:how\s+many|number\s+of)\s+([a-z]+)", re.IGNORECASE)  # also "the number of"
 _MONEY_WORDS = frozenset({"dollar", "dollars", "cent", "cents"})
 _AUXILIARIES = frozenset({"should", "could", "can", "must", "may", "might", "has", "have", "had", "need", "needs"})
 
@@ -481,9 +482,6 @@ def _counts_thing_asked(claim: Claim, question: str, tree: QuestionTree) -> bool
         return True  # not a thing the problem counts: "4 left", "4 more"
     wanted = _content_words(asked.group(1))
     return any(_content_words(word) == wanted for word in following)
-
-
-_ASKED_THING_RE = re.compile(r"\b(?:how\s+many|number\s+of)\s+([a-z]+)", re.IGNORECASE)
 
 
 def _counts_what_is_asked(claim: Claim, question: str) -> bool:

@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Literal
 
 from pedagogy import mathparse
-from pedagogy.answers import is_unit
+from pedagogy.answers import is_unit, same_unit
 from pedagogy.numbers import NumberMention, find_numbers, format_number
 
 ClaimKind = Literal["equation", "value"]
@@ -455,8 +455,8 @@ def read_message(
     givens: frozenset[Fraction] = frozenset(),
     given_counts: frozenset[tuple[Fraction, str]] = frozenset(),
 ) -> Reading:
-    """Read every claim in ``text``. ``givens`` are the numbers the problem states, ``given_counts`` what they
-    count where the problem says (``given_counts``)."""
+    """Read every claim in ``text``. ``givens`` are the numbers the problem states; ``given_counts`` pairs each with
+    the word the problem writes after it ("8 pounds"), where it writes one."""
     text = text[:MAX_READ_CHARS]
     tokens = _tokenize(text)
     claims: list[Claim] = []
@@ -1300,16 +1300,8 @@ def _counts_other_than_given(
     student found, not one they read. Only units count: "2 times" or "4 onions" say too little."""
     if counted is None or not is_unit(counted):
         return False
-    given = {_stem(word) for v, word in given_counts if v == value and is_unit(word)}
-    return bool(given) and _stem(counted) not in given
-
-
-def _stem(word: str) -> str:
-    word = word.lower()
-    for suffix in ("es", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    given = [word for v, word in given_counts if v == value and is_unit(word)]
+    return bool(given) and not any(same_unit(counted, word) for word in given)
 
 
 _ANSWER_CUE_RE = re.compile(r"\b(?:answer|solution)\s+(?:is|was|of|would\s+be)\s*$", re.IGNORECASE)
