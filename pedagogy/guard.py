@@ -240,15 +240,24 @@ def allowed_numbers(texts: Iterable[str]) -> set[Fraction]:
     """Every value written in ``texts``, with percentages also as proportions and fractions also by parts."""
     allowed: set[Fraction] = set()
     for text in texts:
-        for m in find_numbers(text):
-            allowed.add(m.value)
-            allowed.add(abs(m.value))
-            if m.percent:
-                allowed.add(m.proportion)
-            parts = _FRACTION_PARTS_RE.search(m.text) if m.form in ("fraction", "latex_fraction") else None
-            if parts:
-                allowed.update(Fraction(p) for p in parts.groups() if p)
+        allowed |= _allowed_in(text)
     return allowed
+
+
+# A turn checks its reply a clause at a time against the same problem, dialogue and plan: each text's values are
+# worked out once, not once per clause.
+@lru_cache(maxsize=4096)
+def _allowed_in(text: str) -> frozenset[Fraction]:
+    allowed: set[Fraction] = set()
+    for m in find_numbers(text):
+        allowed.add(m.value)
+        allowed.add(abs(m.value))
+        if m.percent:
+            allowed.add(m.proportion)
+        parts = _FRACTION_PARTS_RE.search(m.text) if m.form in ("fraction", "latex_fraction") else None
+        if parts:
+            allowed.update(Fraction(p) for p in parts.groups() if p)
+    return frozenset(allowed)
 
 
 def _kept_expressions(plan: TurnPlan, context: GuardContext) -> frozenset[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 _UNITS = {
     "zero": 0,
@@ -145,14 +146,61 @@ def decimal_places(text: str) -> int:
     return len(m.group(1)) if m else 0
 
 
+# Where no number reads across: a sentence or clause end, punctuation and then a space ("24. 5" and "1, 200" are two
+# numbers each, "one, two" two words). No form below matches across one, and none looks past one to decide, so a
+# text is read a clause at a time and each clause's reading is kept: the guard reads a streamed reply again as each
+# clause arrives, and the problem, the dialogue and the plan on every check, so nearly every clause is read once.
+_CLAUSE_END_RE = re.compile(r"(?<=[.?!;:,])\s+")
+_CLAUSES_KEPT = 8192
+
+
 def find_numbers(text: str) -> list[NumberMention]:
-    """Every number in ``text`` in order of position, without overlaps.
+    """Every number in ``text`` in order of position, without overlaps (see :func:`read_numbers` for the forms).
+
+    A new list each call, of mentions that cannot change: a caller may sort or trim its list without touching the
+    clauses kept for the next.
+    """
+    ends = [m.end() for m in _CLAUSE_END_RE.finditer(text)]
+    clauses = [text[start:end] for start, end in zip([0, *ends], [*ends, len(text)], strict=True)]
+    # Whether words are read as numbers at all is decided for the whole text (see _counts_in_words).
+    in_words = any(_counts_in_words_kept(clause) for clause in clauses)
+    found: list[NumberMention] = []
+    offset = 0
+    for clause in clauses:
+        mentions = _read_clause(clause, in_words)
+        if offset and mentions:
+            mentions = tuple(
+                NumberMention(m.value, m.start + offset, m.end + offset, m.text, m.form, m.percent, m.written)
+                for m in mentions
+            )
+        found += mentions
+        offset += len(clause)
+    return found
+
+
+@lru_cache(maxsize=_CLAUSES_KEPT)
+def _read_clause(clause: str, in_words: bool) -> tuple[NumberMention, ...]:
+    return tuple(_read(clause, in_words))
+
+
+@lru_cache(maxsize=_CLAUSES_KEPT)
+def _counts_in_words_kept(clause: str) -> bool:
+    return _counts_in_words(clause)
+
+
+def read_numbers(text: str) -> list[NumberMention]:
+    """Every number in ``text`` in order of position, without overlaps, read afresh (:func:`find_numbers` reads the
+    same, a clause at a time, and keeps what it read).
 
     Forms: digits with thousands separators and decimals (``1,200.50``, ``.5``), a sign, percentages, fractions
     (``3/4``), mixed numbers (``2 1/2``), LaTeX fractions (``\\frac{3}{4}``), scale words (``2 million``) and numbers
     written in words (``twenty-four``, ``one hundred and five``, ``three quarters``, ``two and a half``,
     ``a dozen``, ``four point five``).
     """
+    return _read(text, _counts_in_words(text))
+
+
+def _read(text: str, in_words: bool) -> list[NumberMention]:
     found: list[NumberMention] = []
     # Which characters a number already covers: checking a span costs its length, not the count of numbers so far.
     taken = bytearray(len(text) + 1)
@@ -196,7 +244,7 @@ def find_numbers(text: str) -> list[NumberMention]:
                 mention.value, mention.start, mention.end, mention.text, "digits", mention.percent, written
             )
         add(mention)
-    for mention in _word_numbers(text):
+    for mention in _word_numbers(text) if in_words else ():
         if free(mention.start, mention.end):
             add(mention)
     found.sort(key=lambda n: n.start)
@@ -210,10 +258,18 @@ def _with_percent(text: str, value: Fraction, start: int, end: int, form: str) -
     return NumberMention(value, start, end, text[start:end], form, bool(pct))
 
 
+def _counts_in_words(text: str) -> bool:
+    """Whether ``text`` has a word that names a number by itself ("two", "half", "dozen"): only then are its number
+    words read at all (a text with none, "a hundred plates", reads no number in words)."""
+    return any(_names_a_number(m.group(0).lower()) for m in _WORD_RE.finditer(text))
+
+
+def _names_a_number(word: str) -> bool:
+    return word in _UNITS or word in _TENS or word in _FRACTION_WORDS or word == "dozen"
+
+
 def _word_numbers(text: str) -> list[NumberMention]:
     words = [(m.group(0).lower(), m.start(), m.end()) for m in _WORD_RE.finditer(text)]
-    if not any(w in _UNITS or w in _TENS or w in _FRACTION_WORDS or w == "dozen" for w, _, _ in words):
-        return []
     mentions: list[NumberMention] = []
     i = 0
     while i < len(words):

@@ -15,7 +15,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from channels.consumer import get_handler_name
@@ -24,6 +24,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
+from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 
 from models.backends import TutorLLMError
@@ -77,7 +78,8 @@ async def replies_in_flight() -> None:
 
 
 def _session(session_id: int) -> TutoringSession | None:
-    return TutoringSession.objects.select_related("student", "problem").filter(pk=session_id).first()
+    # With everything a rendering of the session reads: a stored turn or reply is checked and rendered from one read.
+    return TutoringSession.objects.select_related("student", "problem", "assignment").filter(pk=session_id).first()
 
 
 @db_call
@@ -94,16 +96,21 @@ def access_at_connect(user: Any, session_id: int) -> tuple[TutoringSession, bool
     )
 
 
-def _may_still_watch(user_id: int, session_id: int) -> bool:
-    """Read fresh: a student removed from the class, or a deactivated teacher, loses the transcript at once."""
+def _watched_now(user_id: int, session_id: int) -> TutoringSession | None:
+    """The session, read fresh, while the user may still watch it; None once they may not: a student removed from
+    the class, or a deactivated teacher, loses the transcript at once."""
     session = _session(session_id)
-    user = User.objects.filter(pk=user_id).first()
-    return session is not None and user is not None and permissions.can_view_session(user, session)
+    if session is None:
+        return None
+    # The session's own student is read with it: only someone else (a teacher) costs a query of their own.
+    user = session.student if session.student_id == user_id else User.objects.filter(pk=user_id).first()
+    return session if user is not None and permissions.can_view_session(user, session) else None
 
 
 @db_call
 def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
-    session = TutoringSession.objects.select_related("student", "assignment", "problem").get(pk=session_id)
+    # Planning reads the student's id, not their row: only the assignment (the hint budget) and the problem are joined.
+    session = TutoringSession.objects.select_related("assignment", "problem").get(pk=session_id)
     return tutoring.turn_plan(session=session, message=message, mode=prompt_mode())
 
 
@@ -324,11 +331,17 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """Check a message and store it (once per client id), on a database thread: the turn stored now with its
         acknowledgement, or None with what the page is sent instead (an acknowledgement again, or a refusal)."""
         client_id = frame.client_id
+        # The session's status and a stored turn with this client id, in one read.
+        stored_with_this_id = Turn.objects.filter(session_id=OuterRef("pk"), client_message_id=client_id)
+        status, stored = (
+            TutoringSession.objects.filter(pk=self.session.pk)
+            .values_list("status", Subquery(stored_with_this_id.order_by().values("pk")[:1]))
+            .get()
+        )
         # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
         # again and nothing more: not counted against the rate limit, not stored or answered twice.
-        stored = Turn.objects.filter(session_id=self.session.pk, client_message_id=client_id).first()
         if stored is not None:
-            return None, self._render_turns(turn_ids=[stored.pk])
+            return None, self._render_turns(turn_ids=[stored])
         text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
         refusal = None
         if not text:
@@ -336,10 +349,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         elif len(text) > MAX_MESSAGE_CHARS:
             refusal = f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters."
         # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
-        elif (
-            TutoringSession.objects.values_list("status", flat=True).get(pk=self.session.pk)
-            == TutoringSession.Status.ABANDONED
-        ):
+        elif status == TutoringSession.Status.ABANDONED:
             refusal = "This session was stopped. Pick a problem from your dashboard."
         elif not ratelimit.hit(f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60):
             refusal = "You are sending messages very fast. Wait a moment, then try again."
@@ -348,16 +358,20 @@ class SessionConsumer(AsyncWebsocketConsumer):
         turn, created = services.turn_append(
             session=self.session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id
         )
-        # Not created: the same resend arrived twice at once; the first is answering it.
-        return (turn if created else None), self._render_turns(turn_ids=[turn.pk])
+        if not created:
+            # The same resend arrived twice at once; the first is answering it.
+            return None, self._render_turns(turn_ids=[turn.pk])
+        # The turn just stored is the acknowledgement as it is: no read to render it.
+        return turn, self._render_turn_list([turn])
 
-    async def send_if_still_allowed(self, render: Any) -> None:
+    async def send_if_still_allowed(self, render: Callable[[TutoringSession], str]) -> None:
         """Access is checked again before each stored turn is sent, in the same trip to the database as its
         rendering: a student removed from the class, or a teacher deactivated, stops receiving the transcript on
         sockets opened before."""
 
         def check_and_render() -> str | None:
-            return render() if _may_still_watch(self.scope["user"].pk, self.session.pk) else None
+            session = _watched_now(self.scope["user"].pk, self.session.pk)
+            return render(session) if session is not None else None
 
         html: str | None = await db_call(check_and_render)()
         if html is None:
@@ -368,7 +382,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     async def turn_stored(self, event: dict[str, Any]) -> None:
         if event.get("sender") == self.channel_name:
             return  # this page has the turn already: its acknowledgement
-        await self.send_if_still_allowed(lambda: self._render_turns(turn_ids=[event["turn_id"]]))
+        await self.send_if_still_allowed(lambda session: self._render_turns(turn_ids=[event["turn_id"]]))
 
     async def reply_start(self, event: dict[str, Any]) -> None:
         await self.send(text_data=render_to_string("sessions/_pending.html", {"bubble": event["bubble"]}))
@@ -380,11 +394,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=render_to_string("sessions/_failed.html", {"bubble": event["bubble"]}))
 
     async def reply_final(self, event: dict[str, Any]) -> None:
-        await self.send_if_still_allowed(lambda: self._render_final(event["turn_id"], event["bubble"]))
+        await self.send_if_still_allowed(lambda session: self._render_final(session, event["turn_id"], event["bubble"]))
 
-    def _render_final(self, turn_id: int, bubble: str) -> str:
-        session = TutoringSession.objects.select_related("problem", "student", "assignment").get(pk=self.session.pk)
-        turn = Turn.objects.select_related("session").get(pk=turn_id)
+    def _render_final(self, session: TutoringSession, turn_id: int, bubble: str) -> str:
+        """The finished reply with the panels it changes, from the session just read to check access."""
+        turn = Turn.objects.get(pk=turn_id, session_id=session.pk)
+        turn.session = session
         solved = session.status == TutoringSession.Status.SOLVED
         return render_to_string(
             "sessions/_final.html",
@@ -405,9 +420,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
     def _render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
         turns = Turn.objects.select_related("session").filter(session_id=self.session.pk)
         turns = turns.filter(pk__in=turn_ids) if turn_ids is not None else turns.filter(seq__gt=after or 0)
+        return self._render_turn_list(turns.order_by("seq"))
+
+    def _render_turn_list(self, turns: Iterable[Turn]) -> str:
         return render_to_string(
-            "sessions/_turns_oob.html",
-            {"turns": turns.order_by("seq"), "user": self.scope["user"], "can_correct": self.can_correct},
+            "sessions/_turns_oob.html", {"turns": turns, "user": self.scope["user"], "can_correct": self.can_correct}
         )
 
     async def render_turns(self, *, turn_ids: list[int] | None = None, after: int | None = None) -> str:
