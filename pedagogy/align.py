@@ -104,8 +104,8 @@ def align(
     example_values: Iterable[Fraction] = (),
 ) -> Alignment:
     """Align every claim of ``reading``. ``earlier_values`` are values the student stated in earlier turns;
-    ``example_values`` the numbers of a similar case the tutor worked through (a claim with them is about that
-    case, not this problem's path)."""
+    ``example_values`` the numbers of a similar case the tutor worked through (a message whose last calculation is
+    done with them alone is about that case, not this problem's path)."""
     resolved_ids = frozenset(resolved)
     # Numbers the student may use: the problem's, the solution's values, every number the tutor may have said (its
     # questions and hints), and the student's own earlier values.
@@ -284,7 +284,7 @@ def _locate_path_mistake(
     """When the message's answer is not a value of the solution, the student left the solution's path somewhere:
     at the earliest claim that is unverified (right arithmetic, a value the solution never reaches) or plainly wrong.
     A right answer leaves unverified claims alone: they were another route. So does working through the tutor's
-    similar case: claims with its numbers are about that case."""
+    similar case (``_about_example``)."""
     answer = reading.answer
     index = next((i for i, a in enumerate(aligned) if a.claim is answer), None)
     if index is None or aligned[index].verdict in ("correct", "given"):
