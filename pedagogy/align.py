@@ -18,7 +18,7 @@ happens to be the answer of some step. The verdicts, in the order they are tried
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 from functools import lru_cache
@@ -183,16 +183,12 @@ def _other_rate(claim: Claim, node: TreeNode) -> bool:
     it per another ("per day")."""
     end = _value_end(claim)
     said = rate_after(claim.context, end) if end is not None else None
-    if said is None or node.expected is None or node.expected.value is None:
+    if said is None:
         return False
-    for hint in node.ladder:
-        if hint.kind != "bottom_out":
-            continue
-        for mention in find_numbers(hint.text):
-            if mention.value == node.expected.value:
-                worked = rate_after(hint.text, mention.end)
-                if worked is not None:
-                    return worked != said
+    for text, end in _worked_value_ends(node):
+        worked = rate_after(text, end)
+        if worked is not None:
+            return worked != said
     return False
 
 
@@ -573,14 +569,24 @@ def _node_unit(node: TreeNode) -> str | None:
     asked = _HOW_MANY_RE.search(node.prompt)
     if asked is not None and is_unit(asked.group(1)):
         return asked.group(1).lower()
-    value = _value_of(node)
-    for hint in node.ladder:
-        if hint.kind == "bottom_out" and value is not None:
-            for mention in find_numbers(hint.text):
-                following = re.match(r"\s*([A-Za-z]+)", hint.text[mention.end :])
-                if mention.value == value and following and is_unit(following.group(1)):
-                    return following.group(1).lower()
+    for text, end in _worked_value_ends(node):
+        following = re.match(r"\s*([A-Za-z]+)", text[end:])
+        if following and is_unit(following.group(1)):
+            return following.group(1).lower()
     return None
+
+
+def _worked_value_ends(node: TreeNode) -> Iterator[tuple[str, int]]:
+    """Where the node's worked step (its bottom-out hint) writes the node's value: the text, and where the value
+    ends in it, for reading what the value is said to be ("... = 60 cups of feed per day")."""
+    value = _value_of(node)
+    if value is None:
+        return
+    for hint in node.ladder:
+        if hint.kind == "bottom_out":
+            for mention in find_numbers(hint.text):
+                if mention.value == value:
+                    yield hint.text, mention.end
 
 
 @lru_cache(maxsize=256)

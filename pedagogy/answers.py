@@ -268,11 +268,12 @@ def _check_number(text: str, norm: NormalizedAnswer, tolerance: Fraction | float
     said = format_number(value) + ("%" if mention.percent else "")
     student_unit = unit_of(text, mention)
     if norm.unit and student_unit and student_unit != norm.unit:
-        have, want = _UNIT_TABLE.get(student_unit), _UNIT_TABLE.get(norm.unit)
-        if have and want:
-            if have[0] != want[0]:
+        want = _UNIT_TABLE.get(norm.unit)
+        if want and student_unit in _UNIT_TABLE:
+            converted = convert_units(value, student_unit, norm.unit)
+            if converted is None:
                 return AnswerCheck(False, said, f"{student_unit} is not a unit of {want[0]}")
-            value = value * have[1] / want[1]
+            value = converted
     places = decimal_places(mention.text) if mention.form == "digits" else 0
     ok = number_matches(value, norm, percent=mention.percent, places=places, tolerance=tolerance)
     return AnswerCheck(ok, said, "matches" if ok else "a different value")

@@ -1006,8 +1006,7 @@ _SECOND_OPERAND_LEAD = frozenset({"the", "a", "an", "total", "sum", "amount", "w
 def _ends_noun_phrase(text: str, number: _Token) -> bool:
     """Whether a number after "of" is the amount named ("the opening bid of $200", "a total of 50 pounds"), not a
     count inside the name ("the price of 3 shirts")."""
-    mention = number.mention
-    if mention is None:
+    if number.mention is None:
         return False
     counted = _counts_after(text, number.end)
     return counted is None or text[: number.start].rstrip().endswith("$") or is_unit(counted)
@@ -1124,12 +1123,15 @@ def _add_value_claims(
         if _quoted(text, t.start):
             others.append((mention, "quoted"))  # the student quoting the problem
             continue
-        # A number the problem gives, offered as the answer or in another unit, is one the student found.
+        # A number the problem gives, offered as the answer or in another unit, is one the student found; so is one
+        # that restates an earlier number in other units ("$25 each week, which is $100 per month"), even when the
+        # problem happens to give the same number elsewhere.
         found = _offered_as_answer(tokens, k) or _counts_other_than_given(
             mention.value, _counts_after(text, t.end), given_counts
         )
+        restated = _restated_from(tokens, k)
         if (mention.value in givens or mention.proportion in givens) and not (
-            _converted(tokens, k) or _solved_for(tokens, k) or bare or found
+            restated is not None or _solved_for(tokens, k) or bare or found
         ):
             others.append((mention, "given"))
             continue
@@ -1140,7 +1142,6 @@ def _add_value_claims(
             others.append((mention, "count word"))  # "in one meal", "two rides": counting words, not results
             continue
         first_said[mention.value] = min(first_said.get(mention.value, t.start), t.start)
-        restated = _restated_from(tokens, k)
         out.append(
             Claim(
                 kind="value",
@@ -1329,12 +1330,6 @@ def rate_after(text: str, end: int) -> str | None:
         return None
     noun = found.group(1).lower().removesuffix("s")
     return noun if noun in _RATE_NOUNS else None
-
-
-def _converted(tokens: list[_Token], k: int) -> bool:
-    """ "$25 each week, which is $100 per month": a value that restates an earlier number in other units is a claim
-    even when the problem happens to give the same number elsewhere."""
-    return _restated_from(tokens, k) is not None
 
 
 def _restated_from(tokens: list[_Token], k: int) -> _Token | None:
