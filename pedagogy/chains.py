@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from decimal import Decimal
 from fractions import Fraction
 
 from pedagogy.mathparse import ParseError, evaluate, parse
 from pedagogy.numbers import find_numbers
 
 _NUMBER_RE = re.compile(r"\d+(?:\.\d+)?")
+_PERCENT_RE = re.compile(r"(\d+(?:\.\d+)?)\s*%")
 _SIGNS = str.maketrans({"\u00d7": "*", "\u00f7": "/", "\u2212": "-", "x": "*", "X": "*"})
 # Stand-ins for the problem's numbers: two draws, so that a formula equal by chance under one is caught by the other.
 _DRAWS = ((Fraction(37, 10), Fraction(13, 7)), (Fraction(51, 11), Fraction(29, 13)))
@@ -50,6 +52,10 @@ def same_formula(first: str, second: str, givens: Iterable[Fraction]) -> bool:
         return False
     for scale, shift in _DRAWS:
         stand_ins = {g: g * scale + shift + index for index, g in enumerate(numbers)}
+        for g in numbers:
+            if g * 100 in stand_ins:
+                # A percentage the problem gives comes as both 5 and 0.05: one quantity, one stand-in.
+                stand_ins[g] = stand_ins[g * 100] / 100
         values = [_evaluate_with(text, stand_ins) for text in (first, second)]
         if values[0] is None or values[0] != values[1]:
             return False
@@ -62,7 +68,9 @@ def _evaluate_with(expression: str, stand_ins: Mapping[Fraction, Fraction]) -> F
         return f"({stand_ins[value]})" if value in stand_ins else match.group(0)
 
     try:
-        return evaluate(parse(_NUMBER_RE.sub(replace, expression), latex=False))
+        # "5%*50000": five hundredths of 50000, written as the one number 0.05 (the problem's 5% stands in as such).
+        plain = _PERCENT_RE.sub(lambda m: format(Decimal(m.group(1)) / 100, "f"), expression)
+        return evaluate(parse(_NUMBER_RE.sub(replace, plain), latex=False))
     except (ParseError, ZeroDivisionError, ValueError, OverflowError):
         return None
 
