@@ -230,13 +230,15 @@ def _calendar_conversion(claim: Claim) -> bool:
 
 def _credit_other_paths(aligned: list[AlignedClaim]) -> list[AlignedClaim]:
     """A value the tree does not know, computed rightly and then built on (directly or through other such values) by
-    a right claim, is a valid other path (12 x 0.5 where the solution halves 12): it is not a mistake."""
+    a right claim, is a valid other path (12 x 0.5 where the solution halves 12): it is not a mistake. A result equal
+    to one of its own numbers ("50,000 x 100% = 50,000") is not told apart from that number: a later claim using
+    it does not build on it."""
     out = list(aligned)
     changed = True
     while changed:
         changed = False
         for i, a in enumerate(out):
-            if a.verdict != "unverified":
+            if a.verdict != "unverified" or a.claim.stated in a.claim.operands:
                 continue
             if any(b.verdict == "correct" and a.claim.stated in b.claim.operands for b in out[i + 1 :]):
                 out[i] = replace(a, verdict="correct", node_id=None)
@@ -366,7 +368,7 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: st
         return False  # "4 monkeys" does not answer "How many birds are left?"
     if claim.context:
         said = set(re.findall(r"[a-z]+", claim.context.lower()))
-        asked = set(re.findall(r"[a-z]+", question.lower()))
+        asked = set(re.findall(r"[a-z]+", _asking_part(question).lower()))
         if (said & _EACH_WORDS and asked & _ALL_WORDS and not asked & _EACH_WORDS) or (
             said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
         ):
@@ -375,14 +377,34 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: st
     if route is not None and formula is not None and same_formula(route, formula, tree.given_values):
         return True
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
-    if claim.kind != "equation" or not claim.operands or not operands:
+    if claim.kind != "equation" or not claim.operands or not operands or _restates_value(claim, node):
         return True
-    shared = set(claim.operands) & operands
+    shared = set(_operands_in_node_unit(claim, node, tree)) & operands
     if node.is_final or not shared:
         return bool(shared)
     # "5 + 5 + 10 = 20" is not the step "10 x 2 = 20": another operation on mostly other numbers.
     operations = _calculation_operations(tree.problem).get(node.id, frozenset())
     return not (operations and not set(claim.operations) & operations and len(shared) < 2)
+
+
+def _restates_value(claim: Claim, node: TreeNode) -> bool:
+    """Whether a calculation only restates the node's value: "4 rewards by $1 to get $4" (times 1, plus 0)."""
+    value = _value_of(node)
+    if value is None or len(claim.operands) != 2 or value not in claim.operands or len(claim.operations) != 1:
+        return False
+    other = claim.operands[1] if claim.operands[0] == value else claim.operands[0]
+    identity = {"*": 1, "/": 1, "+": 0, "-": 0}.get(claim.operations[0])
+    return identity is not None and other == identity
+
+
+_ASKING_RE = re.compile(r"\b(?:how|what|which|who|when)\b", re.IGNORECASE)
+
+
+def _asking_part(question: str) -> str:
+    """The part of a question that says what is asked, from its last question word on: in "If he sells each candle
+    for $2.00 each, what is his net profit?" the "each" belongs to the condition, and the profit is asked."""
+    found = list(_ASKING_RE.finditer(question))
+    return question[found[-1].start() :] if found else question
 
 
 _ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
@@ -534,15 +556,33 @@ def _value_matches(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
     expected = node.expected
     if expected is None or expected.value is None:
         return False
+    units = _units_to_compare(claim, node, tree)
+    if units is not None:
+        # "5700 seconds" answers a step asked in minutes: the same amount in another unit of the same kind; "12
+        # days" does not answer 12 weeks, nor "3 kilograms" 3 pounds.
+        converted = convert_units(claim.stated, *units)
+        return converted is not None and number_matches(converted, expected, places=claim.places)
+    return number_matches(claim.stated, expected, percent=claim.percent, places=claim.places)
+
+
+def _units_to_compare(claim: Claim, node: TreeNode, tree: QuestionTree) -> tuple[str, str] | None:
+    """The unit the student wrote and the unit the node's answer is in, when they differ (and both are units)."""
     have, want = _claim_unit(claim), _node_unit(node)
     if want is None and node.kind == "scaffold" and node.parent:
         want = _node_unit(tree.node(node.parent))  # "What is 20 + 5?" counts what its step counts
     if have is not None and want is not None and is_unit(have) and not same_unit(have, want):
-        # "5700 seconds" answers a step asked in minutes: the same amount in another unit of the same kind; "12
-        # days" does not answer 12 weeks, nor "3 kilograms" 3 pounds.
-        converted = convert_units(claim.stated, have, want)
-        return converted is not None and number_matches(converted, expected, places=claim.places)
-    return number_matches(claim.stated, expected, percent=claim.percent, places=claim.places)
+        return have, want
+    return None
+
+
+def _operands_in_node_unit(claim: Claim, node: TreeNode, tree: QuestionTree) -> tuple[Fraction, ...]:
+    """A calculation's numbers, and when the student works in another unit of the same kind, those numbers in the
+    node's unit too: "5400 + 300 = 5700 seconds" adds the step's 90 and 5 minutes."""
+    units = _units_to_compare(claim, node, tree)
+    if units is None:
+        return claim.operands
+    converted = (convert_units(v, *units) for v in claim.operands)
+    return (*claim.operands, *(v for v in converted if v is not None))
 
 
 def _value_end(claim: Claim) -> int | None:

@@ -643,9 +643,23 @@ def _run_at(tokens: list[_Token], i: int) -> tuple[_Run | None, int]:
                 and k + 2 < len(tokens)
                 and tokens[k + 1].kind == "op"
                 and tokens[k + 1].value in "*/+-"
-                and tokens[k + 2].kind == "num"
+                and tokens[k + 2].kind in ("num", "open")
             ):
-                k += 1  # "0.4 kg x 5", "3 yards x 3 feet": the unit of a number inside a calculation
+                # "0.4 kg x 5", "3 yards x 3 feet", "3 customers + (4 x 3)": the unit of a number in a calculation
+                k += 1
+                continue
+            if (
+                t.kind == "word"
+                and len(t.text) > 1
+                and depth > 0
+                and k + 1 < len(tokens)
+                and tokens[k + 1].kind == "close"
+            ):
+                k += 1  # "2(9 ft + 40 ft)": the unit of the last number in brackets
+                while k < len(tokens) and tokens[k].kind == "close" and depth > 0:
+                    run.tokens.append(tokens[k])
+                    depth -= 1
+                    k += 1
                 continue
             if t.kind == "op" and not _frequency(tokens, k):
                 run.tokens.append(t)
@@ -846,6 +860,12 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
         display, computed, undefined = _expression(left, percent_points=mention.percent)
         stated, stated_text, end = mention.value, mention.text, stated_token.end
         if right.has_op:
+            # One part worked out in place ("2(9 + 40) = 2(49)") is a claim of its own: 9 + 40 = 49, right or not.
+            inner = _worked_in_place(text, left, right)
+            if inner is not None:
+                if not any((c.expression, c.stated) == (inner.expression, inner.stated) for c in claims):
+                    claims.append(inner)
+                continue
             right_display, right_value, _ = _expression(right)
             if right_value is not None and computed is not None and right_value == computed:
                 if right is not chain[-1]:
@@ -874,6 +894,55 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
             )
         )
     return claims
+
+
+def _same_token(a: _Token, b: _Token) -> bool:
+    if a.kind != b.kind:
+        return False
+    if a.kind == "num":
+        return a.mention is not None and b.mention is not None and a.mention.value == b.mention.value
+    return a.value == b.value
+
+
+def _worked_in_place(text: str, left: _Run, right: _Run) -> Claim | None:
+    """ "2(9 + 40) = 2(49)": the one part of ``left`` that ``right`` replaces by a number, as the claim "9 + 40 =
+    49"; None when the rewriting changes more than one part or the part is not a calculation."""
+    a, b = left.tokens, right.tokens
+    head = 0
+    while head < min(len(a), len(b)) and _same_token(a[head], b[head]):
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and _same_token(a[-1 - tail], b[-1 - tail]):
+        tail += 1
+    if head == 0 and tail == 0:
+        return None  # nothing kept: not a part worked out, but a new expression
+    part, result = a[head : len(a) - tail], b[head : len(b) - tail]
+    if len(part) >= 2 and part[0].kind == "open" and part[-1].kind == "close":
+        part = part[1:-1]  # "2 x (9 + 40) = 2 x 49": the brackets go with the part worked out
+    if len(result) != 1 or result[0].kind != "num" or result[0].mention is None:
+        return None
+    if any(t.kind in ("open", "close") for t in part) or not any(t.kind == "op" for t in part):
+        return None
+    run = _Run(list(part))
+    display, computed, undefined = _expression(run)
+    mention = result[0].mention
+    start, end = part[0].start, result[0].end
+    return Claim(
+        kind="equation",
+        text=f"{text[start : part[-1].end].strip()} = {mention.text}",
+        start=start,
+        end=end,
+        stated=mention.value,
+        expression=display,
+        operands=tuple(t.mention.value for t in run.numbers if t.mention is not None),
+        operations=tuple(t.value for t in part if t.kind == "op"),
+        computed=computed,
+        undefined=undefined,
+        counts=_counts_after(text, end),
+        percent=mention.percent,
+        stated_text=mention.text,
+        places=_places(mention),
+    )
 
 
 def _places(mention: NumberMention) -> int:

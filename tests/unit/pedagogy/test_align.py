@@ -289,3 +289,104 @@ def test_mixing_the_worked_examples_numbers_into_the_problem_is_a_mistake(sandwi
         sandwiches, None, "He needs 15 slices, so 15 x 7 = 105 dollars.", example_values=(28, 4, 7)
     )
     assert alignment.first_wrong is not None
+
+
+@pytest.fixture
+def muffins() -> Problem:
+    return _gsm8k(
+        "Lena bakes 30 muffins. Mixing the batter for one muffin takes a minute and a half, and putting it in the pan "
+        "takes 10 seconds. How many minutes does she need for all the muffins?",
+        "Mixing takes 30 * 1.5 = <<30*1.5=45>>45 minutes.\n"
+        "Panning takes 10 * 30 / 60 = <<10*30/60=5>>5 minutes.\n"
+        "She needs 45 + 5 = <<45+5=50>>50 minutes.\n#### 50",
+        "muffins",
+    )
+
+
+def test_a_route_worked_in_another_unit_is_right_to_the_end(muffins: Problem) -> None:
+    # 2700 + 300 seconds adds the steps' 45 and 5 minutes in seconds: the answer, not a coincidence.
+    alignment = read_and_align(
+        muffins,
+        None,
+        "Mixing one muffin takes 90 seconds, so 90 x 30 = 2700 seconds. Panning takes 10 x 30 = 300 seconds. "
+        "So she needs 2700 + 300 = 3000 seconds in all.",
+    )
+    assert alignment.first_wrong is None
+    assert alignment.claims[-1].verdict == "correct"
+
+
+def test_a_sum_in_another_unit_of_other_numbers_is_not_the_answer(muffins: Problem) -> None:
+    # 2000 + 1000 seconds is 50 minutes too, but adds nothing the steps add.
+    alignment = read_and_align(muffins, None, "I think it is 2000 + 1000 = 3000 seconds.")
+    assert alignment.claims[-1].verdict != "correct"
+
+
+@pytest.fixture
+def lemonade() -> Problem:
+    return _gsm8k(
+        "Omar sells lemonade. A jug of lemons and sugar costs $4 and makes 8 cups. If he sells each cup for $2 each, "
+        "what is his profit if he makes and sells 16 cups?",
+        "He needs 16 / 8 = <<16/8=2>>2 jugs.\n"
+        "The jugs cost 4 * 2 = <<4*2=8>>8 dollars.\n"
+        "He takes in 2 * 16 = <<2*16=32>>32 dollars.\n"
+        "What is left after paying for the jugs is his profit.\n#### 24",
+        "lemonade",
+    )
+
+
+def test_each_in_the_condition_of_a_question_does_not_make_the_asked_total_a_per_item_amount(
+    lemonade: Problem,
+) -> None:
+    # The last question is the problem's own: "If he sells each cup for $2 each, what is his profit ...?"
+    alignment = read_and_align(
+        lemonade, None, "He needs two jugs, so $8 for supplies. His total profit is then $32 - $8 = $24."
+    )
+    assert alignment.first_wrong is None
+    assert alignment.claims[-1].verdict == "correct"
+
+
+@pytest.fixture
+def rewards() -> Problem:
+    return _gsm8k(
+        "A shop gives $1 of rewards for every $20 spent. Last week Ines spent $80. This week she spent $43 and paid "
+        "part of it with her rewards. How many dollars did she pay this week?",
+        "She had 80 / 20 = <<80/20=4>>4 dollars in rewards.\nShe paid 43 - 4 = <<43-4=39>>39 dollars.\n#### 39",
+        "rewards",
+    )
+
+
+def test_multiplying_a_steps_value_by_one_restates_it(rewards: Problem) -> None:
+    alignment = read_and_align(
+        rewards,
+        None,
+        "She earned 80/20 = 4 rewards. I multiplied the 4 rewards by $1 to get $4 of rewards. "
+        "Then she added them: 43 + 4 = 47 dollars.",
+    )
+    verdicts = [(a.claim.shown, a.verdict) for a in alignment.claims]
+    assert verdicts[1] == ("4 \u00d7 1 = 4", "correct")
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 47
+
+
+@pytest.fixture
+def bonus() -> Problem:
+    return _gsm8k(
+        "If Ana stays with her firm for 20 years, she gets a yearly bonus of $1,000. Starting after 10 years, she is "
+        "entitled to 10% of the bonus per year worked. If she leaves after 15 years, what yearly bonus does she get?",
+        "She works 15 - 10 = <<15-10=5>>5 years after the first 10.\n"
+        "That entitles her to 5 * 10 = <<5*10=50>>50 percent.\n"
+        "Her bonus is 1000 * 50% = <<1000*50/100=500>>500 dollars.\n#### 500",
+        "bonus",
+    )
+
+
+def test_a_result_equal_to_its_own_number_does_not_make_its_route_right(bonus: Problem) -> None:
+    # "$1,000 x 100% = $1,000" gives back the problem's $1,000: a later claim using $1,000 does not build on it,
+    # so it does not vouch for the wrong "10% x 10 = 100%" before it.
+    alignment = read_and_align(
+        bonus,
+        None,
+        "10% x 10 = 100%, so after 10 years her bonus is $1,000 x 100% = $1,000. For the next 5 years she gets "
+        "10% x 5 = 50%, so her bonus is $1,000 + ($1,000 x 50%) = $1,000 + $500 = $1,500.",
+    )
+    assert alignment.first_wrong is not None
+    assert alignment.first_wrong.claim.shown == "10% \u00d7 10 = 100%"

@@ -208,3 +208,28 @@ def test_a_result_named_before_it_is_said_in_words_is_not_read_as_a_result() -> 
 def test_it_does_not_invent_an_operand_and_a_slip_from_words(text: str) -> None:
     claims = read_message(text).claims
     assert all(claim.arithmetic_ok is not False for claim in claims), [c.shown for c in claims]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # One part of a calculation worked out in place is a claim of its own, units inside brackets and all.
+        ("The perimeter is 2(9 ft + 40 ft) = 2(49 ft) = 98 ft.", ["9 + 40 = 49", "2 \u00d7 (49) = 98"]),
+        ("2 x (9 + 40) = 2 x 49 = 98", ["9 + 40 = 49", "2 \u00d7 49 = 98"]),
+        ("(5 + 3) x 2 = 8 x 2 = 16", ["5 + 3 = 8", "8 \u00d7 2 = 16"]),
+        # A slip inside the rewriting is the slip to point at, not the whole left side.
+        ("3 x (4 + 5) = 3 x 10 = 30", ["4 + 5 = 10", "3 \u00d7 10 = 30"]),
+        # A rewriting of every part is not one part worked out: the last equals sign states the result.
+        ("12 x 2 + 12 x 0.5 = 24 + 6 = 30", ["24 + 6 = 30"]),
+        # A count's word before a bracket stays in the calculation.
+        ("3 customers + (4 x 3 - 5) shoplifters = 8 shoplifters.", ["3 + (4 \u00d7 3 - 5) = 8"]),
+    ],
+)
+def test_it_reads_parts_of_a_calculation_worked_out_in_place(text: str, expected: list[str]) -> None:
+    assert shown(text) == expected
+
+
+def test_a_slip_worked_out_in_place_is_an_arithmetic_slip() -> None:
+    slip = read_message("3 x (4 + 5) = 3 x 10 = 30").claims[0]
+    assert slip.arithmetic_ok is False
+    assert slip.operands == (Fraction(4), Fraction(5))
