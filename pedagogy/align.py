@@ -109,16 +109,29 @@ def align(
     resolved_ids = frozenset(resolved)
     # Numbers the student may use: the problem's, the solution's values, every number the tutor may have said (its
     # questions and hints), and the student's own earlier values.
+    totals = _list_totals(tree.problem)
     known = set(tree.given_values) | set(earlier_values) | _node_values(tree) | _tutor_values(tree.problem)
+    known |= totals.keys()
     aligned: list[AlignedClaim] = []
     mentions = find_numbers(reading.text)
-    found: dict[Fraction, str] = {}  # what the student's own right calculations in this message came to, and how
+    # What the student's own right calculations in this message came to, and how; a list's total ("scores of 89, 71,
+    # 92, 100 and 86": 438) is a sum the student may use without writing it out.
+    found: dict[Fraction, str] = dict(totals)
     for claim in reading.claims:
         # A number the student wrote earlier in the message ("95% of them ... 0.95 x 50000") is theirs to use.
         said_before = {v for m in mentions if m.end <= claim.start for v in (m.value, m.proportion)}
         built_on = set(claim.operands) & found.keys()
         route = written_out(claim.expression, found, tree.given_values) if claim.expression and built_on else None
-        aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), route))
+        if (
+            claim.kind == "value"
+            and claim.stated in totals
+            and claim is not reading.answer
+            and _node_for_value(claim.stated, tree, current, resolved_ids) is None
+        ):
+            # "a total of 438" on the way: the list's sum, rightly added. Offered as the answer, it is checked as one.
+            aligned.append(AlignedClaim(claim, "correct", None))
+        else:
+            aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), route))
         known.add(claim.stated)
         if claim.kind == "equation" and claim.arithmetic_ok and claim.expression:
             found.setdefault(claim.stated, claim.expression)
@@ -627,6 +640,32 @@ def _worked_value_ends(node: TreeNode) -> Iterator[tuple[str, int]]:
             for mention in find_numbers(hint.text):
                 if mention.value == value:
                     yield hint.text, mention.end
+
+
+_LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|,?\s+and)\s*$")
+
+
+@lru_cache(maxsize=256)
+def _list_totals(problem: Problem) -> dict[Fraction, str]:
+    """The sum of each list of three or more numbers the problem gives together ("scores of 89, 71, 92, 100 and
+    86"), written out: a total a student may use without showing the addition."""
+    mentions = find_numbers(problem.text)
+    runs: list[list[NumberMention]] = []
+    for mention in mentions:
+        last = runs[-1][-1] if runs else None
+        if last is not None and _LIST_SEPARATOR_RE.match(problem.text[last.end : mention.start]):
+            runs[-1].append(mention)
+        else:
+            runs.append([mention])
+    totals: dict[Fraction, str] = {}
+    for run in runs:
+        if len(run) >= 3 and not any(m.percent for m in run):
+            totals.setdefault(sum((m.value for m in run), Fraction(0)), "+".join(_written(m.value) for m in run))
+    return totals
+
+
+def _written(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"({value.numerator}/{value.denominator})"
 
 
 @lru_cache(maxsize=256)

@@ -390,3 +390,28 @@ def test_a_result_equal_to_its_own_number_does_not_make_its_route_right(bonus: P
     )
     assert alignment.first_wrong is not None
     assert alignment.first_wrong.claim.shown == "10% \u00d7 10 = 100%"
+
+
+@pytest.fixture
+def quizzes() -> Problem:
+    return _gsm8k(
+        "Tomas has quiz scores of 80, 75, 90 and 95. His teacher drops the lowest score and doubles the rest. "
+        "What is his doubled total?",
+        "The scores that count add up to 80 + 90 + 95 = <<80+90+95=265>>265.\n"
+        "Doubled, they are 265 * 2 = <<265*2=530>>530.\n#### 530",
+        "quizzes",
+    )
+
+
+def test_the_total_of_a_list_the_problem_gives_may_be_used_without_writing_it_out(quizzes: Problem) -> None:
+    # 340 is the four scores added up: the slip is where the student triples instead of doubling, not before.
+    alignment = read_and_align(
+        quizzes, None, "All four add up to 340, so without the lowest it is 340 - 75 = 265, and 265 x 3 = 795."
+    )
+    assert [a.verdict for a in alignment.claims][:2] == ["correct", "correct"]
+    assert alignment.first_wrong is not None and alignment.first_wrong.claim.stated == 795
+
+
+def test_the_total_of_a_list_offered_as_the_answer_is_not_right(quizzes: Problem) -> None:
+    alignment = read_and_align(quizzes, None, "I added them all up and got 340.")
+    assert alignment.answer is not None and alignment.answer.verdict != "correct"
