@@ -27,7 +27,7 @@ from typing import Literal
 from pedagogy.answers import convert_units, is_unit, number_matches, same_unit
 from pedagogy.chains import same_formula, worked_calculation, written_out
 from pedagogy.domain import Misconception, Problem
-from pedagogy.numbers import NumberMention, find_numbers
+from pedagogy.numbers import NumberMention, find_numbers, format_number
 from pedagogy.reading import Claim, Reading, rate_after
 from pedagogy.tree import QuestionTree, TreeNode, build_tree
 
@@ -596,6 +596,16 @@ def _operands_in_node_unit(claim: Claim, node: TreeNode, tree: QuestionTree) -> 
         return claim.operands
     converted = (convert_units(v, *units) for v in claim.operands)
     return (*claim.operands, *(v for v in converted if v is not None))
+
+
+def said_with_unit(claim: Claim, node: TreeNode, tree: QuestionTree) -> str:
+    """The claim's value for quoting back; when the student gave it in another unit than the node's, with both
+    units ("5700 seconds (95 minutes)"), so a student who answered in seconds sees the amount they found."""
+    units = _units_to_compare(claim, node, tree)
+    converted = convert_units(claim.stated, *units) if units is not None else None
+    if units is None or converted is None:
+        return claim.said
+    return f"{claim.said} {units[0]} ({format_number(converted)} {units[1]})"
 
 
 def _value_end(claim: Claim) -> int | None:

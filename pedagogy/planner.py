@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from pedagogy.align import AlignedClaim, Alignment, align
+from pedagogy.align import AlignedClaim, Alignment, align, said_with_unit
 from pedagogy.align import same_quantity as _same_quantity
 from pedagogy.answers import AnswerCheck, check_answer
 from pedagogy.concepts import explain, explain_question
@@ -364,8 +364,11 @@ class _TurnPlanner:
         st.student_values = st.student_values[-MAX_NUMBERS:]
         credited = tuple(a.claim for a in alignment.credited)
         if st.solved:
-            last = credited_now[-1].claim if credited_now else credited[-1]
-            return self._wrap_up(last.said, claim=last.shown)
+            final = credited_now[-1] if credited_now else alignment.credited[-1]
+            said = final.claim.said
+            if final.node_id is not None:
+                said = said_with_unit(final.claim, tree.node(final.node_id), tree)
+            return self._wrap_up(said, claim=final.claim.shown)
         current = tree.node(st.current or node.id)
         wrong = alignment.first_wrong
         if wrong is not None:

@@ -415,3 +415,14 @@ def test_the_total_of_a_list_the_problem_gives_may_be_used_without_writing_it_ou
 def test_the_total_of_a_list_offered_as_the_answer_is_not_right(quizzes: Problem) -> None:
     alignment = read_and_align(quizzes, None, "I added them all up and got 340.")
     assert alignment.answer is not None and alignment.answer.verdict != "correct"
+
+
+def test_an_answer_in_another_unit_is_quoted_back_with_both_units(muffins: Problem) -> None:
+    plan, _ = plan_turn(
+        muffins,
+        None,
+        "Mixing one muffin takes 90 seconds, so 90 x 30 = 2700 seconds. Panning takes 10 x 30 = 300 seconds. "
+        "So she needs 2700 + 300 = 3000 seconds in all.",
+    )
+    assert plan.sub_kind == "wrap_up"
+    assert plan.student_value == "3000 seconds (50 minutes)"
