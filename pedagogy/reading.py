@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Literal
 
 from pedagogy import mathparse
-from pedagogy.answers import is_unit, same_unit
+from pedagogy.answers import convert_units, is_unit, same_unit
 from pedagogy.numbers import NumberMention, find_numbers, format_number
 
 ClaimKind = Literal["equation", "value"]
@@ -1192,6 +1192,9 @@ def _add_value_claims(
         if _quoted(text, t.start):
             others.append((mention, "quoted"))  # the student quoting the problem
             continue
+        if _unit_fact(text, t.end, mention.value):
+            others.append((mention, "unit fact"))  # "there are 3 feet in a yard": known, not found
+            continue
         # A number the problem gives, offered as the answer or in another unit, is one the student found; so is one
         # that restates an earlier number in other units ("$25 each week, which is $100 per month"), even when the
         # problem happens to give the same number elsewhere.
@@ -1232,6 +1235,14 @@ def _add_value_claims(
 
 
 _DETERMINERS = frozenset({"the", "those", "these", "both", "all", "first", "last", "next", "other", "every"})
+_UNIT_FACT_RE = re.compile(r"\s*([A-Za-z]+)\s+(?:in|per|to)\s+(?:a|an|one|each|every|1)\s+([A-Za-z]+)\b")
+
+
+def _unit_fact(text: str, end: int, value: Fraction) -> bool:
+    """ "3 feet in a yard", "60 minutes in an hour": how many of one unit make one of another, a fact the student
+    recalls rather than a value they found."""
+    m = _UNIT_FACT_RE.match(text, end)
+    return m is not None and convert_units(Fraction(1), m.group(2), m.group(1)) == value
 
 
 _PART_WORDS = frozenset(

@@ -233,3 +233,28 @@ def test_a_slip_worked_out_in_place_is_an_arithmetic_slip() -> None:
     slip = read_message("3 x (4 + 5) = 3 x 10 = 30").claims[0]
     assert slip.arithmetic_ok is False
     assert slip.operands == (Fraction(4), Fraction(5))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes, I remember that there are 3 feet in a yard.",
+        "There are 60 minutes in an hour.",
+        "I know there are 16 ounces in a pound.",
+    ],
+)
+def test_a_unit_fact_the_student_recalls_is_not_a_claim(text: str) -> None:
+    assert shown(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A rate is not a unit fact: 3 miles is not how many miles make an hour.
+        ("He walks 3 miles in an hour.", ["3"]),
+        # Nor is a wrong conversion: it is the student's claim, to be checked.
+        ("There are 100 minutes in an hour.", ["100"]),
+    ],
+)
+def test_a_rate_or_a_wrong_conversion_is_still_a_claim(text: str, expected: list[str]) -> None:
+    assert shown(text) == expected
