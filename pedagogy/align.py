@@ -126,9 +126,11 @@ def align(
             claim.kind == "value"
             and claim.stated in totals
             and claim is not reading.answer
+            and _SUM_WORDS_RE.search(_near(claim))
             and _node_for_value(claim.stated, tree, current, resolved_ids) is None
         ):
-            # "a total of 438" on the way: the list's sum, rightly added. Offered as the answer, it is checked as one.
+            # "a total of 438" on the way: the list's sum, said to be a sum. Offered as the answer, or as another
+            # quantity ("the heaviest box weighs 30"), it is checked as any value is.
             aligned.append(AlignedClaim(claim, "correct", None))
         else:
             aligned.append(_align_claim(claim, tree, current, resolved_ids, frozenset(known | said_before), route))
@@ -157,7 +159,11 @@ def _align_claim(
         if (restated or _calendar_conversion(claim)) and _matching_node(claim, tree, current, resolved) is None:
             return AlignedClaim(claim, "given", None)
     else:
-        odd = [v for v in claim.operands if v not in known and v not in _CONSTANTS]
+        odd = [
+            v
+            for v in claim.operands
+            if v not in known and v not in _CONSTANTS and not _known_in_other_unit(v, claim, tree, known)
+        ]
         if odd:
             verdict: Verdict = "misread" if any(_one_digit_off(odd[0], g) for g in tree.given_values) else "quantity"
             return AlignedClaim(claim, verdict, _node_by_operands(claim, tree, current, resolved), suspect=odd[0])
@@ -189,6 +195,19 @@ def _align_claim(
         # way to 200 + 100 is not the step done with another operation.
         return AlignedClaim(claim, "misconception", node_id, misconception=misconception)
     return AlignedClaim(claim, "unverified", node_id)
+
+
+def _known_in_other_unit(value: Fraction, claim: Claim, tree: QuestionTree, known: frozenset[Fraction]) -> bool:
+    """Whether a number of a calculation done in another unit is a known one in a unit the solution uses: "1200 +
+    300 = 1500 seconds" adds the step's 20 minutes as 1200 seconds."""
+    have = _claim_unit(claim)
+    if have is None or not is_unit(have):
+        return False
+    for node in tree.nodes.values():
+        want = _node_unit(node)
+        if want is not None and not same_unit(have, want) and convert_units(value, have, want) in known:
+            return True
+    return False
 
 
 def _other_rate(claim: Claim, node: TreeNode) -> bool:
@@ -302,12 +321,30 @@ def _locate_path_mistake(
         return aligned
     if _about_example(aligned, example_numbers):
         return aligned
-    first = next((i for i, a in enumerate(aligned) if a.verdict == "unverified" or a.wrong), None)
+    plainly_wrong = [i for i, a in enumerate(aligned) if a.wrong]
+    first = next(
+        (
+            i
+            for i, a in enumerate(aligned)
+            if a.wrong
+            or (
+                a.verdict == "unverified"
+                and not (_gives_back_operand(a.claim) and plainly_wrong and plainly_wrong[-1] > i)
+            )
+        ),
+        None,
+    )
     if first is None or aligned[first].wrong:
         return aligned
     out = list(aligned)
     out[first] = replace(out[first], verdict="off_path")
     return out
+
+
+def _gives_back_operand(claim: Claim) -> bool:
+    """ "$50,000 x 100% = $50,000": a calculation whose result is one of its own two numbers. Where the student left
+    the path it may be (x 100% where x 50% belongs), but a plain slip later in the message is the one to answer."""
+    return len(claim.operands) == 2 and claim.stated in claim.operands and claim.arithmetic_ok is True
 
 
 def _about_example(aligned: list[AlignedClaim], example_numbers: frozenset[Fraction]) -> bool:
@@ -390,7 +427,7 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: st
     if route is not None and formula is not None and same_formula(route, formula, tree.given_values):
         return True
     operands = _calculation_operands(tree.problem).get(node.id, frozenset())
-    if claim.kind != "equation" or not claim.operands or not operands or _restates_value(claim, node):
+    if claim.kind != "equation" or not claim.operands or not operands or _restates_value(claim, node, tree):
         return True
     shared = set(_operands_in_node_unit(claim, node, tree)) & operands
     if node.is_final or not shared:
@@ -400,24 +437,29 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: st
     return not (operations and not set(claim.operations) & operations and len(shared) < 2)
 
 
-def _restates_value(claim: Claim, node: TreeNode) -> bool:
-    """Whether a calculation only restates the node's value: "4 rewards by $1 to get $4" (times 1, plus 0)."""
+def _restates_value(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
+    """Whether a calculation only restates the node's value: "4 rewards by $1 to get $4" (times 1, plus 0). Not when
+    the problem gives the same number: "12 oranges x 1 = 12" restates the oranges, not the step's 12 apples."""
     value = _value_of(node)
     if value is None or len(claim.operands) != 2 or value not in claim.operands or len(claim.operations) != 1:
+        return False
+    if value in tree.given_values:
         return False
     other = claim.operands[1] if claim.operands[0] == value else claim.operands[0]
     identity = {"*": 1, "/": 1, "+": 0, "-": 0}.get(claim.operations[0])
     return identity is not None and other == identity
 
 
-_ASKING_RE = re.compile(r"\b(?:how|what|which|who|when)\b", re.IGNORECASE)
+_CONDITION_RE = re.compile(r"\s*(?:if|suppose|assuming)\b[^,?]*,\s*(?=(?:how|what|which|who)\b)", re.IGNORECASE)
 
 
 def _asking_part(question: str) -> str:
-    """The part of a question that says what is asked, from its last question word on: in "If he sells each candle
-    for $2.00 each, what is his net profit?" the "each" belongs to the condition, and the profit is asked."""
-    found = list(_ASKING_RE.finditer(question))
-    return question[found[-1].start() :] if found else question
+    """The question without a condition put before it: in "If he sells each candle for $2.00 each, what is his net
+    profit?" the "each" belongs to the condition, and the profit is asked. Words before the question word that are
+    not a condition ("In total, how many ...?") stay: they say what is asked."""
+    last = re.split(r"(?<=[.!?:])\s+", question.strip())[-1]
+    condition = _CONDITION_RE.match(last)
+    return last[condition.end() :] if condition else last
 
 
 _ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
@@ -652,6 +694,7 @@ def _worked_value_ends(node: TreeNode) -> Iterator[tuple[str, int]]:
                     yield hint.text, mention.end
 
 
+_SUM_WORDS_RE = re.compile(r"\b(?:total|sum|add(?:ed|ing)?|altogether|together|combined|in\s+all)\b", re.I)
 _LIST_SEPARATOR_RE = re.compile(r"\s*(?:,|,?\s+and)\s*$")
 
 

@@ -866,12 +866,15 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
                 if not any((c.expression, c.stated) == (inner.expression, inner.stated) for c in claims):
                     claims.append(inner)
                 continue
-            right_display, right_value, _ = _expression(right)
-            if right_value is not None and computed is not None and right_value == computed:
-                if right is not chain[-1]:
-                    continue  # "12x2 + 12x0.5 = 24 + 6 = 30": a rewriting; the next equals sign states the result
-                # "3/4 divided by 2 is 1.5/4": the result is written as an expression.
-                stated, stated_text, end = right_value, right_display, right.tokens[-1].end
+            right_value = _expression(right)[1]
+            if right_value is not None and right_value == computed and right is not chain[-1]:
+                continue  # "12x2 + 12x0.5 = 24 + 6 = 30": a rewriting; the next equals sign states the result
+            if right_value is not None and (right_value == computed or _shares_an_end(left, right)):
+                # "3/4 divided by 2 is 1.5/4": the result is written as an expression; "2 x 9 + 40 = 2 x 49": a
+                # rewriting that does not hold, checked as the whole of each side. Otherwise the chain goes on
+                # from its first number ("10000 - 6000 = 4000 - 500 = 3500" states 4000).
+                end = right.tokens[-1].end
+                stated, stated_text = right_value, text[right.tokens[0].start : end].strip()
         start = left.tokens[0].start
         if any((c.expression, c.stated) == (display, stated) for c in claims):
             continue
@@ -904,9 +907,18 @@ def _same_token(a: _Token, b: _Token) -> bool:
     return a.value == b.value
 
 
+def _shares_an_end(left: _Run, right: _Run) -> bool:
+    """Whether two sides of an equals sign begin or end alike ("2 x 9 + 40 = 2 x 49"): one rewritten as the other."""
+    a, b = left.tokens, right.tokens
+    return bool(a and b) and (_same_token(a[0], b[0]) or _same_token(a[-1], b[-1]))
+
+
 def _worked_in_place(text: str, left: _Run, right: _Run) -> Claim | None:
     """ "2(9 + 40) = 2(49)": the one part of ``left`` that ``right`` replaces by a number, as the claim "9 + 40 =
-    49"; None when the rewriting changes more than one part or the part is not a calculation."""
+    49"; None when the rewriting changes more than one part or the part is not a calculation. A part in brackets is
+    a claim right or wrong ("3 x (4 + 5) = 3 x 10": the slip is 4 + 5 = 10). A part without brackets is one only
+    when the rewriting holds and the part gives the number: "10 - 2 - 3 = 10 - 5" regroups (2 + 3, not 2 - 3), and
+    "2 x 9 + 40 = 2 x 49" is the whole left side to check, not 9 + 40."""
     a, b = left.tokens, right.tokens
     head = 0
     while head < min(len(a), len(b)) and _same_token(a[head], b[head]):
@@ -917,15 +929,21 @@ def _worked_in_place(text: str, left: _Run, right: _Run) -> Claim | None:
     if head == 0 and tail == 0:
         return None  # nothing kept: not a part worked out, but a new expression
     part, result = a[head : len(a) - tail], b[head : len(b) - tail]
+    bracketed = head > 0 and tail > 0 and a[head - 1].kind == "open" and a[len(a) - tail].kind == "close"
     if len(part) >= 2 and part[0].kind == "open" and part[-1].kind == "close":
         part = part[1:-1]  # "2 x (9 + 40) = 2 x 49": the brackets go with the part worked out
+        bracketed = True
     if len(result) != 1 or result[0].kind != "num" or result[0].mention is None:
         return None
     if any(t.kind in ("open", "close") for t in part) or not any(t.kind == "op" for t in part):
         return None
-    run = _Run(list(part))
-    display, computed, undefined = _expression(run)
     mention = result[0].mention
+    run = _Run(list(part))
+    display, computed, undefined = _expression(run, percent_points=mention.percent)
+    if not bracketed:
+        whole, rewritten = _expression(left)[1], _expression(right)[1]
+        if whole is None or whole != rewritten or computed != mention.value:
+            return None
     start, end = part[0].start, result[0].end
     return Claim(
         kind="equation",

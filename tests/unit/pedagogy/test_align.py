@@ -426,3 +426,80 @@ def test_an_answer_in_another_unit_is_quoted_back_with_both_units(muffins: Probl
     )
     assert plan.sub_kind == "wrap_up"
     assert plan.student_value == "3000 seconds (50 minutes)"
+
+
+@pytest.fixture
+def crates() -> Problem:
+    return _gsm8k(
+        "Kim has crates that weigh 5, 10 and 15 pounds. How much heavier is the heaviest crate than the lightest?",
+        "The difference is 15 - 5 = <<15-5=10>>10 pounds.\n#### 10",
+        "crates",
+    )
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "The heaviest crate weighs 30 pounds, so it is 20 pounds heavier.",
+        "It is 30 pounds heavier. I used all 3 crates.",
+    ],
+)
+def test_a_lists_total_not_said_to_be_a_total_is_checked_as_any_value(crates: Problem, message: str) -> None:
+    alignment = read_and_align(crates, None, message)
+    assert alignment.claims[0].claim.stated == 30
+    assert alignment.claims[0].verdict != "correct"
+
+
+@pytest.fixture
+def garden() -> Problem:
+    return _gsm8k(
+        "A farmer plants 3 rows of 8 tomato plants and 5 rows of 4 pepper plants. In total, how many plants does he "
+        "plant?",
+        "He plants 3 x 8 = <<3*8=24>>24 tomato plants.\nHe plants 5 x 4 = <<5*4=20>>20 pepper plants.\n"
+        "That makes the plants of both kinds.\n#### 44",
+        "garden",
+    )
+
+
+def test_words_before_the_question_word_still_say_what_is_asked(garden: Problem) -> None:
+    # "In total, how many ...?" asks for all the plants: 44 "in each row" is not that.
+    plan, _ = plan_turn(garden, None, "3 x 8 = 24 and 5 x 4 = 20, so he plants 44 plants in each row")
+    assert plan.sub_kind not in ("wrap_up", "confirm")
+
+
+@pytest.fixture
+def car() -> Problem:
+    return _gsm8k(
+        "A car costs $50,000. The tax is 5% of the price. How much does the car cost with tax?",
+        "The tax is 50000 x 0.05 = <<50000*0.05=2500>>2500 dollars.\n"
+        "With tax it costs 50000 + 2500 = <<50000+2500=52500>>52500 dollars.\n#### 52500",
+        "car",
+    )
+
+
+def test_a_number_given_back_unchanged_does_not_hide_a_later_slip(car: Problem) -> None:
+    alignment = read_and_align(car, None, "50,000 x 100% = 50,000, 50,000 x 5% = 2,500, 50,000 + 2,500 = 53,500")
+    assert alignment.first_wrong is not None
+    assert alignment.first_wrong.verdict == "arithmetic"
+    assert alignment.first_wrong.claim.stated == 53500
+
+
+@pytest.fixture
+def fruit() -> Problem:
+    return _gsm8k(
+        "Tom has 3 bags with 4 apples in each bag and 12 oranges. He eats 2 apples. How many apples does he have left?",
+        "Tom has 3 x 4 = <<3*4=12>>12 apples.\nHe has 12 - 2 = <<12-2=10>>10 apples left.\n#### 10",
+        "fruit",
+    )
+
+
+def test_times_one_on_a_given_number_does_not_restate_a_step_with_the_same_value(fruit: Problem) -> None:
+    alignment = read_and_align(fruit, None, "He has 12 oranges x 1 = 12 apples")
+    assert alignment.claims[0].verdict != "correct"
+
+
+def test_a_calculation_in_another_unit_may_use_a_steps_value_in_that_unit(cakes: Problem) -> None:
+    # 1200 seconds is the icing step's 20 minutes; 300 seconds the boxing step's 5.
+    plan, _ = plan_turn(cakes, None, "She spends 1200 + 300 = 1500 seconds")
+    assert plan.sub_kind == "wrap_up"
+    assert plan.student_value == "1500 seconds (25 minutes)"

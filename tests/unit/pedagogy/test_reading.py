@@ -258,3 +258,20 @@ def test_a_unit_fact_the_student_recalls_is_not_a_claim(text: str) -> None:
 )
 def test_a_rate_or_a_wrong_conversion_is_still_a_claim(text: str, expected: list[str]) -> None:
     assert shown(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "slips"),
+    [
+        # A regrouping is not a part worked out: 10 - 2 - 3 takes away 2 + 3, not 2 - 3.
+        ("10 - 2 - 3 = 10 - 5 = 5", ["10 - 5 = 5"], 0),
+        # A rewriting that does not hold is checked side against side, not read as 9 + 40 = 49.
+        ("2 x 9 + 40 = 2 x 49 = 98", ["2 \u00d7 9 + 40 = 98", "2 \u00d7 49 = 98"], 1),
+        # Percentages inside brackets add as percentages.
+        ("50,000 x (100% + 5%) = 50,000 x 105% = 52,500", ["100% + 5% = 105%", "50000 \u00d7 105% = 52,500"], 0),
+    ],
+)
+def test_a_rewriting_is_read_as_the_student_grouped_it(text: str, expected: list[str], slips: int) -> None:
+    claims = read_message(text).claims
+    assert [c.shown for c in claims] == expected
+    assert sum(c.arithmetic_ok is False for c in claims) == slips
