@@ -162,7 +162,7 @@ def _align_claim(
         odd = [
             v
             for v in claim.operands
-            if v not in known and v not in _CONSTANTS and not _known_in_other_unit(v, claim, tree, known)
+            if v not in known and v not in _CONSTANTS and not _known_in_other_unit(v, claim, tree)
         ]
         if odd:
             verdict: Verdict = "misread" if any(_one_digit_off(odd[0], g) for g in tree.given_values) else "quantity"
@@ -197,15 +197,16 @@ def _align_claim(
     return AlignedClaim(claim, "unverified", node_id)
 
 
-def _known_in_other_unit(value: Fraction, claim: Claim, tree: QuestionTree, known: frozenset[Fraction]) -> bool:
-    """Whether a number of a calculation done in another unit is a known one in a unit the solution uses: "1200 +
-    300 = 1500 seconds" adds the step's 20 minutes as 1200 seconds."""
+def _known_in_other_unit(value: Fraction, claim: Claim, tree: QuestionTree) -> bool:
+    """Whether a number of a calculation done in another unit is a step's value in that step's unit: "1200 + 300 =
+    1500 seconds" adds the icing step's 20 minutes as 1200 seconds. (Only steps' values: the problem's numbers carry
+    units of their own, and 120 seconds is not the problem's "2 hours".)"""
     have = _claim_unit(claim)
     if have is None or not is_unit(have):
         return False
     for node in tree.nodes.values():
         want = _node_unit(node)
-        if want is not None and not same_unit(have, want) and convert_units(value, have, want) in known:
+        if want is not None and not same_unit(have, want) and convert_units(value, have, want) == _value_of(node):
             return True
     return False
 
@@ -418,7 +419,12 @@ def same_quantity(claim: Claim, node: TreeNode, tree: QuestionTree, *, route: st
         return False  # "4 monkeys" does not answer "How many birds are left?"
     if claim.context:
         said = set(re.findall(r"[a-z]+", claim.context.lower()))
-        asked = set(re.findall(r"[a-z]+", _asking_part(question).lower()))
+        asking = _asking_part(question)
+        if node.is_final:
+            # The last step answers the problem's own question; "What is 60 / 4?" does not say what is asked.
+            asking = "" if _CALCULATION_PROMPT_RE.match(node.prompt) else asking
+            asking += " " + _asking_part(_problem_question(tree.problem))
+        asked = set(re.findall(r"[a-z]+", asking.lower()))
         if (said & _EACH_WORDS and asked & _ALL_WORDS and not asked & _EACH_WORDS) or (
             said & _ALL_WORDS - {"all"} and asked & _EACH_WORDS and not asked & _ALL_WORDS
         ):
@@ -450,16 +456,19 @@ def _restates_value(claim: Claim, node: TreeNode, tree: QuestionTree) -> bool:
     return identity is not None and other == identity
 
 
-_CONDITION_RE = re.compile(r"\s*(?:if|suppose|assuming)\b[^,?]*,\s*(?=(?:how|what|which|who)\b)", re.IGNORECASE)
+_CONDITION_WORDS = r"(?:if|when|since|once|given\s+that|suppose|assuming)"
+_CONDITION_RE = re.compile(rf"\s*{_CONDITION_WORDS}\b[^,?]*,\s*(?=(?:how|what|which|who)\b)", re.IGNORECASE)
+_TRAILING_CONDITION_RE = re.compile(rf"\s+{_CONDITION_WORDS}\b[^?]*(?=\?\s*$)", re.IGNORECASE)
 
 
 def _asking_part(question: str) -> str:
-    """The question without a condition put before it: in "If he sells each candle for $2.00 each, what is his net
-    profit?" the "each" belongs to the condition, and the profit is asked. Words before the question word that are
-    not a condition ("In total, how many ...?") stay: they say what is asked."""
+    """The question without its conditions: in "If he sells each candle for $2.00 each, what is his net profit?" (or
+    "How much does she pay in total if each pen costs $2?") the "each" belongs to the condition, and the profit is
+    asked. Words before the question word that are not a condition ("In total, how many ...?") stay."""
     last = re.split(r"(?<=[.!?:])\s+", question.strip())[-1]
     condition = _CONDITION_RE.match(last)
-    return last[condition.end() :] if condition else last
+    asked = last[condition.end() :] if condition else last
+    return _TRAILING_CONDITION_RE.sub("", asked)  # "... in total if each pen costs $2?"
 
 
 _ANSWER_WORDS_RE = re.compile(r"\b(?:the\s+(?:final\s+)?answer\s+(?:is|was|would\s+be)|my\s+answer)\b", re.I)
@@ -508,9 +517,14 @@ def _step_question(tree: QuestionTree, step_id: str) -> str:
     """A step's question, and for the last step the problem's own question too."""
     text = tree.node(step_id).prompt
     if step_id == tree.step_ids[-1]:
-        questions = [q for q in re.split(r"(?<=[.!?])\s+", tree.problem.text) if q.strip().endswith("?")]
-        text += " " + (questions[-1] if questions else "")
+        text += " " + _problem_question(tree.problem)
     return text
+
+
+def _problem_question(problem: Problem) -> str:
+    """The problem's own (last) question, or "" when it asks none."""
+    questions = [q for q in re.split(r"(?<=[.!?])\s+", problem.text) if q.strip().endswith("?")]
+    return questions[-1] if questions else ""
 
 
 def _step_words(tree: QuestionTree, step_id: str) -> set[str]:

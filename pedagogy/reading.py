@@ -869,7 +869,8 @@ def _chain_claims(text: str, chain: list[_Run]) -> list[Claim]:
             right_value = _expression(right)[1]
             if right_value is not None and right_value == computed and right is not chain[-1]:
                 continue  # "12x2 + 12x0.5 = 24 + 6 = 30": a rewriting; the next equals sign states the result
-            if right_value is not None and (right_value == computed or _shares_an_end(left, right)):
+            goes_on = right.numbers[0].mention is not None and right.numbers[0].mention.value == computed
+            if right_value is not None and (right_value == computed or (_shares_an_end(left, right) and not goes_on)):
                 # "3/4 divided by 2 is 1.5/4": the result is written as an expression; "2 x 9 + 40 = 2 x 49": a
                 # rewriting that does not hold, checked as the whole of each side. Otherwise the chain goes on
                 # from its first number ("10000 - 6000 = 4000 - 500 = 3500" states 4000).
@@ -903,8 +904,23 @@ def _same_token(a: _Token, b: _Token) -> bool:
     if a.kind != b.kind:
         return False
     if a.kind == "num":
-        return a.mention is not None and b.mention is not None and a.mention.value == b.mention.value
+        return (
+            a.mention is not None
+            and b.mention is not None
+            and (a.mention.value, a.mention.percent) == (b.mention.value, b.mention.percent)
+        )
     return a.value == b.value
+
+
+def _percent_of_previous(tokens: list[_Token], head: int, part: list[_Token]) -> list[_Token] | None:
+    """For "80 - 25%" (a percentage added to or taken from the number before it), the calculation it stands for,
+    25% x 80, as tokens; None for anything else."""
+    if len(part) != 1 or part[0].mention is None or not part[0].mention.percent or head < 2:
+        return None
+    sign, number = tokens[head - 1], tokens[head - 2]
+    if sign.kind != "op" or sign.value not in "+-" or number.kind != "num":
+        return None
+    return [part[0], _Token("op", part[0].end, part[0].end, "of", value="*"), number]
 
 
 def _shares_an_end(left: _Run, right: _Run) -> bool:
@@ -935,19 +951,23 @@ def _worked_in_place(text: str, left: _Run, right: _Run) -> Claim | None:
         bracketed = True
     if len(result) != 1 or result[0].kind != "num" or result[0].mention is None:
         return None
-    if any(t.kind in ("open", "close") for t in part) or not any(t.kind == "op" for t in part):
-        return None
     mention = result[0].mention
+    share = _percent_of_previous(a, head, part)
+    if share is not None:
+        # "80 - 25% = 80 - 20": shorthand for taking away 25% of 80; the part worked out is 25% of 80 = 20.
+        part, bracketed = share, True
+    elif any(t.kind in ("open", "close") for t in part) or not any(t.kind == "op" for t in part):
+        return None
     run = _Run(list(part))
     display, computed, undefined = _expression(run, percent_points=mention.percent)
     if not bracketed:
         whole, rewritten = _expression(left)[1], _expression(right)[1]
         if whole is None or whole != rewritten or computed != mention.value:
             return None
-    start, end = part[0].start, result[0].end
+    start, end = min(t.start for t in part), result[0].end
     return Claim(
         kind="equation",
-        text=f"{text[start : part[-1].end].strip()} = {mention.text}",
+        text=f"{text[start : max(t.end for t in part)].strip()} = {mention.text}",
         start=start,
         end=end,
         stated=mention.value,

@@ -503,3 +503,46 @@ def test_a_calculation_in_another_unit_may_use_a_steps_value_in_that_unit(cakes:
     plan, _ = plan_turn(cakes, None, "She spends 1200 + 300 = 1500 seconds")
     assert plan.sub_kind == "wrap_up"
     assert plan.student_value == "1500 seconds (25 minutes)"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "When each pen costs $2, how much does Ann pay in total?",
+        "Since each pen costs $2, how much does Ann pay in total?",
+        "How much does Ann pay in total if each pen costs $2?",
+    ],
+)
+def test_each_in_a_condition_before_or_after_the_question_is_not_what_is_asked(question: str) -> None:
+    pens = _gsm8k(
+        f"Each box holds 6 pens. Ann buys 4 boxes. {question}",
+        "She buys 6 x 4 = <<6*4=24>>24 pens.\nShe pays 24 x 2 = <<24*2=48>>48 dollars.\n#### 48",
+        "pens",
+    )
+    assert plan_turn(pens, None, "She pays $48 for each pen")[0].sub_kind not in ("wrap_up", "confirm")
+    assert plan_turn(pens, None, "She pays $48 in total")[0].sub_kind == "wrap_up"
+
+
+def test_a_calculation_question_is_compared_with_what_the_problem_asks() -> None:
+    # The only step's question is "What is 60 / 4?"; the problem asks what each friend pays.
+    bill = _gsm8k(
+        "Four friends eat dinner. If the total bill is $60, how much does each friend pay?",
+        "Each pays 60 / 4 = <<60/4=15>>15 dollars.\n#### 15",
+        "bill",
+    )
+    assert plan_turn(bill, None, "They pay $15 altogether")[0].sub_kind not in ("wrap_up", "confirm")
+    assert plan_turn(bill, None, "Each friend pays $15")[0].sub_kind == "wrap_up"
+
+
+def test_a_number_in_another_unit_is_known_only_as_a_steps_value() -> None:
+    # 900 seconds is the problem's 15 minutes, not a step's value: the calculation is not taken as a route in
+    # seconds, and 900 is the number to ask about.
+    walk = _gsm8k(
+        "A runner jogs for 2 hours and then walks for 15 minutes. How many minutes is she out in all?",
+        "She jogs 2 x 60 = <<2*60=120>>120 minutes.\nShe is out 120 + 15 = <<120+15=135>>135 minutes.\n#### 135",
+        "walk",
+    )
+    alignment = read_and_align(walk, None, "She is out 120 + 900 = 1020 seconds")
+    assert alignment.first_wrong is not None
+    assert alignment.first_wrong.verdict == "quantity"
+    assert alignment.first_wrong.suspect == 900

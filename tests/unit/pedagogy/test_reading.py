@@ -275,3 +275,20 @@ def test_a_rewriting_is_read_as_the_student_grouped_it(text: str, expected: list
     claims = read_message(text).claims
     assert [c.shown for c in claims] == expected
     assert sum(c.arithmetic_ok is False for c in claims) == slips
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "slipped"),
+    [
+        # A running chain goes on from each result, even when the next number is the one just used.
+        ("100 - 20 = 80 - 20 = 60 - 30 = 30", ["100 - 20 = 80", "80 - 20 = 60", "60 - 30 = 30"], []),
+        ("10 - 5 = 5 + 5 = 15", ["10 - 5 = 5", "5 + 5 = 15"], ["5 + 5 = 15"]),
+        # "80 - 25%" is shorthand for taking away 25% of 80.
+        ("80 - 25% = 80 - 20 = 60", ["25% \u00d7 80 = 20", "80 - 20 = 60"], []),
+        ("80 - 25% = 80 - 25 = 55", ["25% \u00d7 80 = 25", "80 - 25 = 55"], ["25% \u00d7 80 = 25"]),
+    ],
+)
+def test_running_chains_and_percentage_shorthand(text: str, expected: list[str], slipped: list[str]) -> None:
+    claims = read_message(text).claims
+    assert [c.shown for c in claims] == expected
+    assert [c.shown for c in claims if c.arithmetic_ok is False] == slipped
