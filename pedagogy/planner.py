@@ -477,7 +477,11 @@ class _TurnPlanner:
                 claim=claim.shown,
                 credited=shown,
             )
-        if claim.kind == "value" and not reading.shown_work:
+        # A step's right number said to be another quantity ("Jam has 24 pencils" where 24 are the boxes' pencils)
+        # is pointed at by what it counts: "how did you get 24?" would ask for work that was right.
+        # Only when the number may be quoted: "check what each of your numbers counts" alone is too vague to help.
+        naming = claim.kind == "value" and wrong.verdict == "wrong" and not self._leaks(claim.shown)
+        if claim.kind == "value" and not reading.shown_work and not naming:
             if not prog.probed:
                 prog.probed = True
                 prog.help_seen += 1
@@ -492,7 +496,7 @@ class _TurnPlanner:
             return self._help(node, None, f"Wrong again ({said}); next rung.", verdict="incorrect", value=said)
         key = claim.shown
         # A value inside shown work that left the solution's path is pointed at like a calculation.
-        if (claim.kind == "value" and wrong.verdict != "off_path") or key in prog.pointed:
+        if (claim.kind == "value" and wrong.verdict != "off_path" and not naming) or key in prog.pointed:
             # Work shown in words, or a mistake already pointed at: give more help on the step instead.
             return self._help(
                 node, "explanation", f"Wrong value {said} after shown work; next rung.", verdict="incorrect", value=said

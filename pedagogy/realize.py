@@ -336,6 +336,14 @@ _BODY: dict[str, tuple[str, ...]] = {
         "Your arithmetic holds up. Now check the words: is each number the quantity you say it is?",
         "Check what each of your numbers counts. Does the problem agree with what you called it?",
     ),
+    # The same for a value stated on its own: a step's right number, said to be another quantity.
+    "mistake_naming_value": (
+        "Check what {value} counts. Is it really what you say it is? Read the problem again.",
+        "Look at the words you put with {value}. Does the problem agree that is what {value} counts?",
+        "Let's pin down {value}. Which quantity in the problem is it, exactly?",
+        "Read the problem once more and find what {value} measures. Is it the thing you said?",
+        "{value} does turn up in this problem, but as what? Compare it with what you called it.",
+    ),
     # The same for a value stated without its calculation: nothing to call right as arithmetic.
     "mistake_path_value": (
         "You found {value}. What does {value} stand for in the story, and is it what the question asks for?",
@@ -573,8 +581,8 @@ def _body_key(plan: TurnPlan) -> str:
         claim = plan.claim or ""
         unfinished = "=" not in claim and _EXPRESSION_RE.search(claim) and not _FRACTION_RE.fullmatch(claim)
         return "mistake_partial_expression" if unfinished else "mistake_partial"
-    if kind == "point_at_mistake" and plan.mistake == "path" and plan.claim and "=" not in plan.claim:
-        return "mistake_path_value"
+    if kind == "point_at_mistake" and plan.mistake in ("path", "naming") and plan.claim and "=" not in plan.claim:
+        return f"mistake_{plan.mistake}_value"
     if kind == "point_at_mistake":
         return f"mistake_{plan.mistake}" if plan.mistake in _MISTAKE_POOLS else "mistake"
     if kind == "hints_used_up" and plan.help_given == 0:

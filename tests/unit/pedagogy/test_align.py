@@ -546,3 +546,11 @@ def test_a_number_in_another_unit_is_known_only_as_a_steps_value() -> None:
     assert alignment.first_wrong is not None
     assert alignment.first_wrong.verdict == "quantity"
     assert alignment.first_wrong.suspect == 900
+
+
+def test_a_steps_number_called_another_quantity_is_pointed_at_not_probed(turtles: Problem) -> None:
+    # 18 is right for both tanks: "how did you get 18?" would ask for work that was right.
+    plan, _ = plan_turn(turtles, None, "I got t = 18, so there are 18 turtles in each tank.")
+    assert plan.sub_kind == "point_at_mistake"
+    assert plan.mistake == "naming"
+    assert plan.student_value == "18"
