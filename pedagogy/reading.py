@@ -388,6 +388,31 @@ def _guess_list(claims: list[Claim], tokens: list[_Token], described: bool) -> b
     return len(words) <= len(values)
 
 
+_NONE_LEFT_RE = re.compile(
+    r"\b(?:(?:none|nothing)\s+(?:(?:is|are|was|were|would\s+be|will\s+be)\s+)?(?:left|leftover|remaining)"
+    r"|no\s+(?:\w+\s+)?(?:left|leftover|remaining)"
+    r"|(?:won't|will\s+not|wouldn't|would\s+not|isn't|is\s+not|aren't|are\s+not|wasn't|weren't)\s+(?:be\s+)?any"
+    r"(?:\s+\w+)?\s+(?:left|leftover|remaining))\b",
+    re.IGNORECASE,
+)
+
+
+def _none_left(text: str, claims: list[Claim]) -> list[Claim]:
+    """ "there won't be any leftover", "she has none left": an answer of 0 said in words, unless the sentence is a
+    question the student asks or the message already says 0 in digits."""
+    if any(c.stated == 0 for c in claims):
+        return []
+    out: list[Claim] = []
+    for m in _NONE_LEFT_RE.finditer(text):
+        stop = re.search(r"[.!?](?:\s|$)", text[m.end() :] + " ")
+        if stop is not None and stop.group(0).startswith("?"):
+            continue
+        out.append(
+            Claim(kind="value", text=m.group(0), start=m.start(), end=m.end(), stated=Fraction(0), stated_text="0")
+        )
+    return out
+
+
 def _as_listed_sum(
     tokens: list[_Token], at: Mapping[int, int], claim: Claim, used: set[int]
 ) -> tuple[Claim, tuple[int, ...]]:
@@ -512,6 +537,7 @@ def read_message(
         if not t.in_question
     ) or _reasons_with_numbers(tokens)
     claims, others, hedged = _add_value_claims(text, tokens, used, claims, givens, given_counts)
+    claims += _none_left(text, claims)
     # "7 weeks? no wait, not 7": a value the student takes back later in the message is not claimed.
     taken_back: dict[Fraction, int] = {}
     for m, why in others:

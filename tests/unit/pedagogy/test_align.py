@@ -554,3 +554,22 @@ def test_a_steps_number_called_another_quantity_is_pointed_at_not_probed(turtles
     assert plan.sub_kind == "point_at_mistake"
     assert plan.mistake == "naming"
     assert plan.student_value == "18"
+
+
+def test_an_answer_of_none_left_is_checked_so_the_step_before_is_not_confirmed() -> None:
+    seed = _gsm8k(
+        "One bag of seed covers 100 square feet. Ann's lawn is 10 feet by 30 feet. She bought 4 bags. How many extra "
+        "square feet could the leftover seed cover?",
+        "The lawn is 10 * 30 = <<10*30=300>>300 square feet.\n"
+        "The bags cover 100 * 4 = <<100*4=400>>400 square feet.\n"
+        "The leftover covers 400 - 300 = <<400-300=100>>100 square feet.\n#### 100",
+        "seed",
+    )
+    message = (
+        "I worked out the area of the lawn, which is 300 square feet, and then how much seed she would need to cover "
+        "it, which is 400 square feet. Since she bought four bags, she will use all of it and there won't be any "
+        "leftover."
+    )
+    plan, _ = plan_turn(seed, None, message)
+    assert plan.sub_kind not in ("confirm", "wrap_up")
+    assert read_and_align(seed, None, message).answer.claim.stated == 0  # type: ignore[union-attr]

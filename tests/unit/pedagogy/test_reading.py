@@ -292,3 +292,21 @@ def test_running_chains_and_percentage_shorthand(text: str, expected: list[str],
     claims = read_message(text).claims
     assert [c.shown for c in claims] == expected
     assert [c.shown for c in claims if c.arithmetic_ok is False] == slipped
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "He will use all of it, so there won't be any leftover.",
+        "She has none left.",
+        "They ate every slice, so there are no slices left.",
+    ],
+)
+def test_none_left_in_words_is_an_answer_of_zero(text: str) -> None:
+    assert shown(text) == ["0"]
+
+
+@pytest.mark.parametrize("text", ["Is there nothing left?", "There is no money left, so 0.", "No, I have 3 left."])
+def test_none_left_is_not_read_in_a_question_nor_twice(text: str) -> None:
+    assert shown(text).count("0") <= 1
+    assert "0" not in shown(text) or "0" in text
