@@ -48,13 +48,15 @@ async def release_db_connections(transactional_db: None):  # type: ignore[no-unt
     from asgiref.sync import sync_to_async
     from django.db import connections
 
-    from tutor import db_threads
+    from tutor import db_threads, reply_locks
     from tutor.consumers import replies_in_flight
 
     yield
     # A reply outlives the socket that asked for it (by design); one still writing would deadlock the next test's
     # flush of the database.
     await replies_in_flight()
+    # A socket the test left open keeps a lock connection opened for its replies: closed here, not at exit.
+    await reply_locks.close_kept()
     await sync_to_async(connections.close_all)()
     await sync_to_async(db_threads.shutdown, thread_sensitive=False)()
 

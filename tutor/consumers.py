@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -24,14 +25,13 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 from django.conf import settings
-from django.db.models import OuterRef, Subquery
 from django.template.loader import render_to_string
 
 from models.backends import TutorLLMError
 from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
-from . import frames, permissions, ratelimit, reply_locks, services, session_fanout, tutoring
+from . import db_threads, frames, permissions, ratelimit, reply_locks, services, session_fanout, tutoring
 from .db_threads import db_call
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
@@ -107,11 +107,9 @@ def _watched_now(user_id: int, session_id: int) -> TutoringSession | None:
     return session if user is not None and permissions.can_view_session(user, session) else None
 
 
-@db_call
+@functools.partial(db_call, urgency=db_threads.PLAN)
 def plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
-    # Planning reads the student's id, not their row: only the assignment (the hint budget) and the problem are joined.
-    session = TutoringSession.objects.select_related("assignment", "problem").get(pk=session_id)
-    return tutoring.turn_plan(session=session, message=message, mode=prompt_mode())
+    return tutoring.turn_plan_for(session_id=session_id, message=message, mode=prompt_mode())
 
 
 complete_reply = db_call(tutoring.turn_complete)
@@ -122,6 +120,21 @@ rate_limit_hit = db_call(ratelimit.hit)  # the cache is Redis: a blocking client
 def _notice(text: str, *, refused: str | None = None) -> str:
     """A notice for the page; ``refused`` names the message it turns away, so the page stops resending it."""
     return render_to_string("sessions/_notice.html", {"notice": text, "refused": refused})
+
+
+_warmed_up = False
+
+
+def _after_warm_up() -> None:
+    """Once this process has given a reply (the problem's content, sympy and the templates are loaded by then), every
+    object it holds is taken out of the garbage collector's full collections (``gc.freeze``): those then look only at
+    what was made since, where each otherwise walked the whole process, everything loaded at start included, and
+    stopped every socket's replies for a fifth of a second in a class's burst. Objects taken out are still freed when
+    no longer referenced; only a cycle among them that is dropped later stays, at most what one reply had in hand."""
+    global _warmed_up
+    if not _warmed_up:
+        _warmed_up = True
+        gc.freeze()
 
 
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
@@ -135,6 +148,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
     can_write: bool
     can_correct: bool
     live_events: asyncio.Queue[dict[str, Any]]
+    counted_as_writer = False  # by reply_locks.writer_connected, until the socket goes
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         """As Channels' consumer, with a third source of events: this process's replies put their events on the
@@ -180,6 +194,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         session_fanout.join(self.group, self)
         await self.accept()
         if can_write:
+            # The connection this page's first reply will hold its locks on, opened before the student writes.
+            self.counted_as_writer = True
+            _start_reply(reply_locks.writer_connected())
             # A reply lost with the worker that was writing it (stopped mid-reply) is given when the student is back.
             _start_reply(self.answer_unanswered(session.pk))
 
@@ -187,6 +204,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if hasattr(self, "group"):
             session_fanout.leave(self.group, self)
             await self.channel_layer.group_discard(self.group, self.channel_name)
+        if self.counted_as_writer:
+            self.counted_as_writer = False
+            await reply_locks.writer_disconnected()
 
     # -- from the browser ----------------------------------------------------------------------------------
 
@@ -218,7 +238,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         claim = await reply_locks.claim_reply(self.session.pk)
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-            turn, html = await db_call(self.admit_message)(frame)
+            turn, html = await db_call(self.admit_message, urgency=db_threads.ADMIT)(frame)
         except BaseException:
             await claim.release()
             raise
@@ -278,6 +298,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 return
             final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
             await session_fanout.publish(layer, group, final)
+        _after_warm_up()
 
     async def stream_model(
         self, llm: Any, planned: tutoring.PlannedTurn, bubble: str, watchers_elsewhere: list[str] | None
@@ -331,13 +352,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         """Check a message and store it (once per client id), on a database thread: the turn stored now with its
         acknowledgement, or None with what the page is sent instead (an acknowledgement again, or a refusal)."""
         client_id = frame.client_id
-        # The session's status and a stored turn with this client id, in one read.
-        stored_with_this_id = Turn.objects.filter(session_id=OuterRef("pk"), client_message_id=client_id)
-        status, stored = (
-            TutoringSession.objects.filter(pk=self.session.pk)
-            .values_list("status", Subquery(stored_with_this_id.order_by().values("pk")[:1]))
-            .get()
-        )
+        status, stored = services.session_status_and_stored(session_id=self.session.pk, client_message_id=client_id)
         # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
         # again and nothing more: not counted against the rate limit, not stored or answered twice.
         if stored is not None:

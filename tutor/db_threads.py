@@ -8,16 +8,23 @@ it ends, so keep the thread count below the pool's size.
 
 Only self-contained calls belong here: ORM work that opens and finishes its own transactions and keeps nothing on
 the thread between calls. (The reply's advisory locks live on connections of their own: ``reply_locks``.)
+
+Calls wait for a thread in order of urgency, then of arrival: in a class's burst, storing a student's message (its
+acknowledgement) comes first, planning a reply (the model is asked once it is planned) next, and everything else
+(storing finished replies, rendering them for the page) after. The work of replies already streaming then no longer
+stands in front of a new message's acknowledgement and first token.
 """
 
 from __future__ import annotations
 
 import functools
+import itertools
 import os
+import queue
 import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from typing import Any, ParamSpec, TypeVar, cast
 
 from asgiref.sync import SyncToAsync
 from django.conf import settings
@@ -26,7 +33,68 @@ from django.db import close_old_connections, connections
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_pool: ThreadPoolExecutor | None = None
+# How urgent a call is: lower runs first.
+ADMIT = 0  # storing a student's message, which the page waits on as its acknowledgement
+PLAN = 1  # planning a reply: the model's first token waits on it
+LATER = 2  # everything else
+
+
+class _UrgencyPool(Executor):
+    """A fixed set of threads taking calls by urgency, then in order of arrival."""
+
+    def __init__(self, workers: int, name: str) -> None:
+        self._queue: queue.PriorityQueue[tuple[int, int, Any]] = queue.PriorityQueue()
+        self._order = itertools.count()
+        # Daemon threads: an exiting process does not wait for the calls still queued. A transaction cut short is rolled
+        # back by the server, as when a worker is killed: the page resends an unacknowledged message, and a reply not
+        # stored is given when the student is back (consumers.answer_unanswered).
+        self._threads = [threading.Thread(target=self._work, name=f"{name}_{i}", daemon=True) for i in range(workers)]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        return self.submit_urgent(LATER, fn, *args, **kwargs)
+
+    def submit_urgent(self, urgency: int, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        future: Future[R] = Future()
+        self._queue.put((urgency, next(self._order), (future, fn, args, kwargs)))
+        return future
+
+    def _work(self) -> None:
+        while True:
+            _, _, work = self._queue.get()
+            if work is None:
+                return
+            future, fn, args, kwargs = work
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as exc:
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        # Stops after the calls already queued (the stop comes last in the order).
+        for _ in self._threads:
+            self._queue.put((LATER + 1, next(self._order), None))
+        if wait:
+            for thread in self._threads:
+                thread.join()
+
+
+class _Urgent(Executor):
+    """The pool as seen by one kind of call: ``run_in_executor`` submits through this, at its urgency."""
+
+    def __init__(self, pool: _UrgencyPool, urgency: int) -> None:
+        self._pool, self._urgency = pool, urgency
+
+    def submit(self, fn: Callable[..., R], /, *args: Any, **kwargs: Any) -> Future[R]:
+        return self._pool.submit_urgent(self._urgency, fn, *args, **kwargs)
+
+
+_pool: _UrgencyPool | None = None
 _pool_workers = 0
 _pool_lock = threading.Lock()
 
@@ -35,12 +103,12 @@ def pool_size() -> int:
     return max(1, int(getattr(settings, "TUTOR_DB_THREADS", 8)))
 
 
-def _executor() -> ThreadPoolExecutor:
+def _executor() -> _UrgencyPool:
     global _pool, _pool_workers
     with _pool_lock:
         if _pool is None:
             _pool_workers = pool_size()
-            _pool = ThreadPoolExecutor(max_workers=_pool_workers, thread_name_prefix="tutor-db")
+            _pool = _UrgencyPool(_pool_workers, "tutor-db")
         return _pool
 
 
@@ -65,12 +133,14 @@ class _PooledCall(SyncToAsync):  # type: ignore[type-arg]
             close_old_connections()
 
 
-def db_call(func: Callable[P, R]) -> Callable[P, Awaitable[R]]:
-    """``func`` as a coroutine function that runs on the database pool."""
+def db_call(func: Callable[P, R], *, urgency: int = LATER) -> Callable[P, Awaitable[R]]:
+    """``func`` as a coroutine function that runs on the database pool, ahead of less urgent calls waiting there."""
 
     @functools.wraps(func)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
-        result: R = await _PooledCall(func, thread_sensitive=False, executor=_executor())(*args, **kwargs)
+        # asgiref hands the executor to ``loop.run_in_executor``, which takes any Executor; its annotation is narrower.
+        executor = cast(ThreadPoolExecutor, _Urgent(_executor(), urgency))
+        result: R = await _PooledCall(func, thread_sensitive=False, executor=executor)(*args, **kwargs)
         return result
 
     return call

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
 import psycopg
@@ -86,15 +86,20 @@ async def _connect() -> psycopg.AsyncConnection[Any]:
 # works only on its own loop: tests run one loop per test).
 _kept: list[psycopg.AsyncConnection[Any]] = []
 _kept_loop: asyncio.AbstractEventLoop | None = None
+# Connections being opened ahead of the replies that will need them (``writer_connected``), each done when kept.
+_opening: list[asyncio.Future[None]] = []
+# This process's sockets that may write (``writer_connected``): connections are opened ahead only while there are any.
+_writers = 0
 # A forked child's copies of its parent's kept connections: never used and never closed (closing one would end the
 # parent's session on the server), only held so that collecting them does not close them either.
 _inherited: list[psycopg.AsyncConnection[Any]] = []
 
 
 def _forget_kept_in_child() -> None:
-    global _kept, _kept_loop
+    global _kept, _kept_loop, _writers
     _inherited.extend(_kept)
-    _kept, _kept_loop = [], None
+    _kept, _kept_loop, _writers = [], None, 0
+    _opening.clear()
 
 
 os.register_at_fork(after_in_child=_forget_kept_in_child)
@@ -112,6 +117,7 @@ def _kept_here() -> list[psycopg.AsyncConnection[Any]]:
         for conn in _kept:
             conn.pgconn.finish()  # its loop no longer runs: close the socket without it
         _kept.clear()
+        _opening.clear()
         _kept_loop = loop
     return _kept
 
@@ -119,11 +125,60 @@ def _kept_here() -> list[psycopg.AsyncConnection[Any]]:
 async def _borrow() -> tuple[psycopg.AsyncConnection[Any], bool]:
     """A connection for a claim: a kept one when there is one (then True), else a new one."""
     kept = _kept_here()
-    while kept:
-        conn = kept.pop()
-        if not conn.closed:
-            return conn, True
-    return await _connect(), False
+    while True:
+        while kept:
+            conn = kept.pop()
+            if not conn.closed:
+                return conn, True
+        if not _opening:
+            return await _connect(), False
+        # One is being opened for a reply like this one: wait for it rather than make the server start another.
+        await asyncio.wait([_opening[0]])
+
+
+def writer_connected() -> Coroutine[Any, Any, None]:
+    """Count a socket of this process that may write; start the coroutine returned (a task of its own): it opens a
+    connection for a later reply ahead of the message, while fewer are kept (or being opened) than are kept at most.
+    A class's sockets connect before its messages come: a connection opened in their burst instead makes each message
+    wait for PostgreSQL to start a process, on the machine that is serving the burst."""
+    global _writers
+    _writers += 1
+    return _open_ahead()
+
+
+async def writer_disconnected() -> None:
+    """A socket counted by ``writer_connected`` has gone: once none is left, the connections kept are closed (a new
+    socket opens one again), rather than held open for sockets that may never come."""
+    global _writers
+    _writers = max(0, _writers - 1)
+    if not _writers:
+        await close_kept()
+
+
+async def _open_ahead() -> None:
+    if not _on_postgresql():
+        return
+    kept = _kept_here()
+    if len(kept) + len(_opening) >= kept_limit():
+        return
+    opened = asyncio.get_running_loop().create_future()
+    _opening.append(opened)
+    conn = None
+    try:
+        conn = await _connect()
+    except (psycopg.Error, OSError) as exc:
+        logger.info("no lock connection opened ahead of replies: %r", exc)
+    finally:
+        # Kept before a reply waiting for it resumes (it runs only once this task yields).
+        if conn is not None and _writers and _kept_here() is kept and len(kept) < kept_limit():
+            kept.append(conn)
+            conn = None
+        if opened in _opening:
+            _opening.remove(opened)
+        opened.set_result(None)
+    if conn is not None:
+        with contextlib.suppress(psycopg.Error):
+            await conn.close()
 
 
 async def _give_back(conn: psycopg.AsyncConnection[Any]) -> None:

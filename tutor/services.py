@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
-from django.db.models import Max, Q
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .models import (
@@ -125,6 +124,28 @@ def session_start(*, student: User, problem: Problem, assignment: Assignment | N
     return session, True
 
 
+# A NULL client id matches no turn (``=`` is never true against NULL): a turn without one is never a resend.
+_NEXT_SEQ_AND_RESEND_SQL = (
+    'SELECT MAX("seq"), MAX(CASE WHEN "client_message_id" = %s THEN "id" END) FROM "{turn}" WHERE "session_id" = %s'
+)
+_STATUS_AND_STORED_SQL = (
+    'SELECT "{session}"."status", (SELECT t."id" FROM "{turn}" t WHERE t."session_id" = "{session}"."id" AND '
+    't."client_message_id" = %s LIMIT 1) FROM "{session}" WHERE "{session}"."id" = %s'
+)
+
+
+def session_status_and_stored(*, session_id: int, client_message_id: str) -> tuple[str, int | None]:
+    """The session's status and the id of its turn stored with this client id (None if none), in one read: what a
+    message is checked against before it is stored. Written out, as the hot path of every message."""
+    sql = _STATUS_AND_STORED_SQL.format(turn=Turn._meta.db_table, session=TutoringSession._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [client_message_id, session_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise TutoringSession.DoesNotExist(f"no tutoring session {session_id}")
+    return row[0], row[1]
+
+
 @transaction.atomic
 def turn_append(
     *,
@@ -173,17 +194,18 @@ def turn_append_locked(
 ) -> tuple[Turn, bool]:
     """:func:`turn_append` for a caller that already holds the session's row lock in its transaction and stamps
     the session's ``updated_at`` itself (the tutor's reply saves the session anyway)."""
-    turns = Turn.objects.filter(session_id=session.pk)
-    if client_message_id:
-        # The next number and a resend's stored turn, in one read.
-        seen = turns.aggregate(last=Max("seq"), duplicate=Max("pk", filter=Q(client_message_id=client_message_id)))
-        if seen["duplicate"] is not None:
-            return Turn.objects.get(pk=seen["duplicate"]), False
-    else:
-        seen = turns.aggregate(last=Max("seq"))
+    # The next number and a resend's stored turn, in one read. Written out: every message and every reply stores a
+    # turn, and the ORM took longer to build and compile this aggregate than the database took to answer it.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _NEXT_SEQ_AND_RESEND_SQL.format(turn=Turn._meta.db_table), [client_message_id or None, session.pk]
+        )
+        last, duplicate = cursor.fetchone()
+    if duplicate is not None:
+        return Turn.objects.get(pk=duplicate), False
     turn = Turn.objects.create(
         session=session,
-        seq=(seen["last"] or 0) + 1,
+        seq=(last or 0) + 1,
         role=role,
         text=text,
         client_message_id=client_message_id or None,

@@ -180,6 +180,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Redis, when configured, carries the channel layer, the cache (rate limits) and Celery.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    from redis import DriverInfo
+
+    # redis-py looks its own version up in the installed packages' metadata for every connection it opens (several
+    # milliseconds of CPU each, and a class's burst opens them by the dozen: each thread has its own cache client).
+    # Looked up once here instead; the client still names itself to the server as it would.
+    _redis_driver = DriverInfo()
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
@@ -196,6 +202,7 @@ if REDIS_URL:
                         # Every socket's group messages go through this pool; redis-py's default of 100 connections
                         # refuses sends ("Too many connections") once a class's replies stream at the same time.
                         "max_connections": envint("CHANNELS_REDIS_MAX_CONNECTIONS", 1000),
+                        "driver_info": _redis_driver,
                     }
                 ],
                 "prefix": os.environ.get("CHANNELS_PREFIX", "tutor"),
@@ -215,6 +222,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_PREFIX", "tutor"),
+            "OPTIONS": {"driver_info": _redis_driver},
         }
     }
 else:

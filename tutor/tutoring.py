@@ -7,20 +7,22 @@ two, the consumer streams the model's phrasing; a reply that fails the guard is 
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
-from django.db import transaction
-from django.db.models import Q, QuerySet, Sum, prefetch_related_objects
+from django.db import connection, transaction
+from django.db.models import Sum, prefetch_related_objects
 from django.utils import timezone
 
 from knowledge_graph import selectors as kg_selectors
 from knowledge_graph import services as kg_services
 from knowledge_graph.bkt import DEFAULT_PARAMS
 from knowledge_graph.graph import SkillGraph
-from knowledge_graph.models import Evidence, Skill
+from knowledge_graph.models import Evidence, Skill, SkillParameters, SkillState
 from knowledge_graph.recommend import ProblemOption, recommend_next
 from pedagogy.attempts import with_attempts_flagged
 from pedagogy.domain import Problem as DomainProblem
@@ -32,7 +34,7 @@ from pedagogy.realize import Delivery, deliver
 from pedagogy.state import DialogueState
 
 from .lti.grades import lti_scores_schedule
-from .models import Problem, Step, Turn, TutoringSession
+from .models import Assignment, Problem, Step, Turn, TutoringSession
 from .services import session_start, turn_append_locked
 from .session_figures import figures_schedule
 
@@ -157,34 +159,159 @@ def turn_plan(*, session: TutoringSession, message: str | None, mode: str = "par
     started = time.monotonic()
     problem = session.problem  # usually loaded with the session (select_related)
     domain_problem = domain_problem_for(problem)
-    state = DialogueState.from_json(session.dialogue_state) if session.dialogue_state else None
     mastery = kg_selectors.mastery_for_learner(learner=session.student_id, codes=domain_problem.all_skills())
+    inputs = PlanningInputs(
+        session_id=session.pk,
+        dialogue_state=session.dialogue_state or None,
+        problem_text=problem.text,
+        mastery=mastery,
+        budget=budget_for(session),
+        history=dialogue(session.pk),
+    )
+    return _plan_from(domain_problem, inputs, message=message, mode=mode, started=started)
+
+
+def turn_plan_for(*, session_id: int, message: str | None, mode: str = "paraphrase") -> PlannedTurn:
+    """:func:`turn_plan` for a session by id, reading what planning needs in one query on PostgreSQL.
+
+    Under a class's burst, building and compiling the ORM's four reads (the session with its problem and assignment,
+    the learner's mastery, the budget spent on the assignment, the dialogue) cost more CPU than planning itself, and
+    every millisecond of it delays the model's first token of every reply queued behind it. The one statement below
+    reads the same rows. It is used only while this process holds the problem's content (``domain_problem_for``)
+    and that content tags the same skills the stored problem does; otherwise planning takes the ORM's way.
+    """
+    started = time.monotonic()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_planning_sql(), [Turn.Role.SYSTEM.value, session_id])
+            row = cursor.fetchone()
+        planned = None if row is None else _plan_from_row(session_id, row, message=message, mode=mode, started=started)
+        if planned is not None:
+            return planned
+    session = TutoringSession.objects.select_related("assignment", "problem").get(pk=session_id)
+    return replace(turn_plan(session=session, message=message, mode=mode), started=started)
+
+
+@lru_cache(maxsize=1)
+def _planning_sql() -> str:
+    """The session, its problem's text and content hash, its assignment's limits (with what the student's other
+    sessions of the assignment spent, where it caps the total), its dialogue, and the learner's mastery of every
+    skill the problem or its steps are tagged with (state, else the fitted prior), in one row."""
+    session, problem, assignment = (m._meta.db_table for m in (TutoringSession, Problem, Assignment))
+    turn, step, skill = Turn._meta.db_table, Step._meta.db_table, Skill._meta.db_table
+    state, params = SkillState._meta.db_table, SkillParameters._meta.db_table
+    problem_skills, step_skills = Problem.skills.through._meta.db_table, Step.skills.through._meta.db_table
+    # Table names from the models' own metadata; every value is a query parameter.
+    return f"""
+        SELECT s.problem_id, p.content_hash, p.text, s.dialogue_state::text,
+               s.assignment_id, a.hints_per_problem, a.tellings_per_problem, a.hints_total,
+               CASE WHEN a.hints_total IS NOT NULL THEN (
+                   SELECT json_build_array(SUM(o.hints_used), SUM(o.tellings_used))::text FROM "{session}" o
+                   WHERE o.assignment_id = s.assignment_id AND o.student_id = s.student_id AND o.id <> s.id
+               ) END,
+               (SELECT COALESCE(json_agg(json_build_array(t.role, t.text) ORDER BY t.seq), '[]')::text
+                  FROM "{turn}" t WHERE t.session_id = s.id AND t.role <> %s),
+               (SELECT COALESCE(json_agg(json_build_array(k.code, ks.mastery, kp.prior)), '[]')::text
+                  FROM "{skill}" k
+                  LEFT JOIN "{state}" ks ON ks.skill_id = k.id AND ks.learner_id = s.student_id
+                  LEFT JOIN "{params}" kp ON kp.skill_id = k.id
+                 WHERE k.id IN (SELECT ps.skill_id FROM "{problem_skills}" ps WHERE ps.problem_id = s.problem_id
+                                UNION SELECT ss.skill_id FROM "{step_skills}" ss JOIN "{step}" st ON st.id = ss.step_id
+                                WHERE st.problem_id = s.problem_id))
+          FROM "{session}" s
+          JOIN "{problem}" p ON p.id = s.problem_id
+          LEFT JOIN "{assignment}" a ON a.id = s.assignment_id
+         WHERE s.id = %s
+    """  # noqa: S608
+
+
+def _plan_from_row(session_id: int, row: Any, *, message: str | None, mode: str, started: float) -> PlannedTurn | None:
+    """The plan from the planning query's row; None when the problem's content is not held here (or tags other
+    skills than the stored problem does: edited in the admin since it was built), for the ORM's way to plan."""
+    (problem_id, content_hash, problem_text, state_json, assignment_id, per_problem, tells, total, used_json,
+     history_json, skills_json) = row  # fmt: skip
+    kept = _domain_problems.get((problem_id, content_hash))
+    if kept is None or time.monotonic() - kept[0] >= _DOMAIN_PROBLEM_SECONDS:
+        return None
+    domain_problem = kept[1]
+    codes = domain_problem.all_skills()
+    # As kg_selectors.mastery_for_learner: the learner's state, else the skill's fitted prior, else the default.
+    found = {
+        code: mastery if mastery is not None else prior if prior is not None else DEFAULT_PARAMS.prior
+        for code, mastery, prior in json.loads(skills_json)
+    }
+    if set(found) != set(codes):
+        return None
+    if assignment_id is None:
+        budget = HintBudget()
+    elif total is None:
+        budget = HintBudget(hints_per_problem=per_problem, tells_per_problem=tells)
+    else:
+        hints_used, tells_used = json.loads(used_json)
+        budget = HintBudget(
+            hints_per_problem=per_problem,
+            tells_per_problem=tells,
+            hints_per_assignment=total,
+            assignment_hints_used=hints_used or 0,
+            assignment_tells_used=tells_used or 0,
+        )
+    tutor = Turn.Role.TUTOR.value
+    inputs = PlanningInputs(
+        session_id=session_id,
+        dialogue_state=json.loads(state_json) or None,
+        problem_text=problem_text,
+        mastery={code: found[code] for code in codes},
+        budget=budget,
+        history=[
+            DialogueTurn(role="tutor" if role == tutor else "student", text=text)
+            for role, text in json.loads(history_json)
+        ],
+    )
+    return _plan_from(domain_problem, inputs, message=message, mode=mode, started=started)
+
+
+@dataclass(frozen=True)
+class PlanningInputs:
+    """What planning a turn reads from the database, besides the problem's content."""
+
+    session_id: int
+    dialogue_state: dict[str, Any] | None
+    problem_text: str
+    mastery: dict[str, float]
+    budget: HintBudget
+    history: list[DialogueTurn]
+
+
+def _plan_from(
+    domain_problem: DomainProblem, inputs: PlanningInputs, *, message: str | None, mode: str, started: float
+) -> PlannedTurn:
+    state = DialogueState.from_json(inputs.dialogue_state) if inputs.dialogue_state else None
     plan, new_state = plan_turn(
         domain_problem,
         state,
         message,
-        mastery=mastery,
-        budget=budget_for(session),
-        rng_seed=session.pk * 1000 + (state.turns if state else 0),
+        mastery=inputs.mastery,
+        budget=inputs.budget,
+        rng_seed=inputs.session_id * 1000 + (state.turns if state else 0),
     )
-    history = dialogue(session.pk)
+    history = inputs.history
     # Every attempt to get the answer or change the rules is named on its own turn and flags the session.
     earlier = [t.text for t in history if t.role == "student"]
     if message is not None and earlier and earlier[-1] == message:
         earlier.pop()  # the message itself, stored before it is planned
     right = [value for value in map(_fraction_or_none, new_state.student_values) if value is not None]
     plan = with_attempts_flagged(plan, message, earlier=earlier, right_values=right)
-    context = GuardContext(problem_text=problem.text, dialogue=tuple(t.text for t in history))
+    context = GuardContext(problem_text=inputs.problem_text, dialogue=tuple(t.text for t in history))
     messages = build_messages(
         plan,
         history,
-        problem_text=problem.text,
+        problem_text=inputs.problem_text,
         mode=mode,  # type: ignore[arg-type]
         accepted_answers=text_answers(domain_problem),
     )
     planner_ms = (time.monotonic() - started) * 1000
     return PlannedTurn(
-        session.pk,
+        inputs.session_id,
         plan,
         new_state,
         messages,
@@ -219,9 +346,17 @@ def hints_left(session: TutoringSession) -> int | None:
 
 def mastery_before(turn: Turn) -> dict[str, float] | None:
     """Each skill's mastery before this turn's evidence, so the panel can show what moved."""
-    rows = Evidence.objects.filter(turn_id=turn.pk, kind=Evidence.Kind.OBSERVATION).order_by("id")
+    # Written out, as the mastery rows below: every finished reply renders the panel, to every page watching.
+    evidence, skill = Evidence._meta.db_table, Skill._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT k."code", e."before" FROM "{evidence}" e JOIN "{skill}" k ON k."id" = e."skill_id" '  # noqa: S608
+            'WHERE e."turn_id" = %s AND e."kind" = %s ORDER BY e."id"',
+            [turn.pk, Evidence.Kind.OBSERVATION.value],
+        )
+        rows = cursor.fetchall()
     before: dict[str, float] = {}
-    for code, value in rows.values_list("skill__code", "before"):
+    for code, value in rows:
         before.setdefault(code, value)
     return before or None
 
@@ -256,15 +391,6 @@ def mastery_rows(session: TutoringSession, before: dict[str, float] | None = Non
     return _with_before(rows, before)
 
 
-def _problem_skills(session: TutoringSession) -> QuerySet[Skill]:
-    """The skills the session's problem and its steps are tagged with (subqueries, so each skill comes once)."""
-    problem_id = session.problem_id
-    return Skill.objects.filter(
-        Q(pk__in=Step.skills.through.objects.filter(step__problem_id=problem_id).values("skill_id"))
-        | Q(pk__in=Problem.skills.through.objects.filter(problem_id=problem_id).values("skill_id"))
-    )
-
-
 def _mastery_at_start(session: TutoringSession, rows: list[MasteryRow]) -> dict[str, float]:
     return kg_selectors.mastery_at(
         learner=session.student_id,
@@ -275,9 +401,41 @@ def _mastery_at_start(session: TutoringSession, rows: list[MasteryRow]) -> dict[
 
 
 def _rows(session: TutoringSession) -> list[MasteryRow]:
-    """The problem's skills with name and mastery now, by name: one query."""
-    found = kg_selectors.skill_mastery(learner=session.student_id, skills=_problem_skills(session))
-    return sorted((MasteryRow(m.code, m.name, m.mastery) for m in found), key=lambda r: r.name)
+    """The problem's skills with name and mastery now, by name: one query.
+
+    As ``kg_selectors.skill_mastery`` over the skills of the problem and its steps, written out: every finished reply
+    renders these rows to every page watching, and the ORM took longer to build and compile the query than the
+    database took to answer it.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_problem_mastery_sql(), [session.student_id, session.problem_id, session.problem_id])
+        found = cursor.fetchall()
+    default = DEFAULT_PARAMS.prior
+    rows = (
+        # The learner's state, else the skill's fitted prior, else the default prior.
+        MasteryRow(code, name, mastery if mastery is not None else prior if prior is not None else default)
+        for code, name, mastery, prior in found
+    )
+    # By name; skills of the same name in the order of their codes, as the skills' own ordering gives them.
+    return sorted(rows, key=lambda r: r.name)
+
+
+@lru_cache(maxsize=1)
+def _problem_mastery_sql() -> str:
+    """Every skill the problem or its steps are tagged with: code, name, the learner's mastery, the fitted prior."""
+    skill, state, params = Skill._meta.db_table, SkillState._meta.db_table, SkillParameters._meta.db_table
+    problem_skills, step_skills = Problem.skills.through._meta.db_table, Step.skills.through._meta.db_table
+    step = Step._meta.db_table
+    return f"""
+        SELECT k.code, k.name, ks.mastery, kp.prior
+          FROM "{skill}" k
+          LEFT JOIN "{state}" ks ON ks.skill_id = k.id AND ks.learner_id = %s
+          LEFT JOIN "{params}" kp ON kp.skill_id = k.id
+         WHERE k.id IN (SELECT ps.skill_id FROM "{problem_skills}" ps WHERE ps.problem_id = %s
+                        UNION SELECT ss.skill_id FROM "{step_skills}" ss JOIN "{step}" st ON st.id = ss.step_id
+                        WHERE st.problem_id = %s)
+         ORDER BY k.code
+    """  # noqa: S608
 
 
 def _with_before(rows: list[MasteryRow], before: dict[str, float] | None) -> list[MasteryRow]:

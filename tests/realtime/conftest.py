@@ -82,3 +82,5 @@ async def _close_kept_lock_connections() -> AsyncIterator[None]:
     yield
     await consumers.replies_in_flight()
     await reply_locks.close_kept()
+    # Sockets a test left open went with its event loop: the next test's process has no writer connected yet.
+    reply_locks._writers = 0

@@ -72,3 +72,31 @@ async def test_shutdown_stops_every_pool_thread(settings, world_tx: World) -> No
     assert len(names) == 3
     db_threads.shutdown()
     assert not {t.name for t in threading.enumerate()} & names
+
+
+async def test_a_message_is_stored_before_waiting_work_and_a_reply_is_planned_before_the_rest(settings) -> None:  # type: ignore[no-untyped-def]
+    # One thread, held busy while calls queue up: when it frees, the waiting calls run by urgency, then by arrival
+    # (storing a message, then planning a reply, then the other work that came before them both).
+    settings.TUTOR_DB_THREADS = 1
+    busy, release = threading.Event(), threading.Event()
+    ran: list[str] = []
+
+    def hold_the_thread() -> None:
+        busy.set()
+        release.wait(timeout=5)
+
+    def record(name: str) -> None:
+        ran.append(name)
+
+    holding = asyncio.ensure_future(db_threads.db_call(hold_the_thread)())
+    await asyncio.to_thread(busy.wait, 5)
+    calls = [
+        asyncio.ensure_future(db_threads.db_call(record)("finished reply")),
+        asyncio.ensure_future(db_threads.db_call(record, urgency=db_threads.PLAN)("plan")),
+        asyncio.ensure_future(db_threads.db_call(record)("rendering")),
+        asyncio.ensure_future(db_threads.db_call(record, urgency=db_threads.ADMIT)("message")),
+    ]
+    await asyncio.sleep(0.1)  # every call is queued on the pool before the thread frees
+    release.set()
+    await asyncio.wait_for(asyncio.gather(holding, *calls), timeout=10)
+    assert ran == ["message", "plan", "finished reply", "rendering"]

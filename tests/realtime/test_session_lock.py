@@ -184,3 +184,58 @@ async def test_replies_reuse_their_lock_connections_and_leave_no_lock_behind(
         assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", key, session.pk)
     await other_worker.close()
     await tab.disconnect()
+
+
+async def test_a_writers_socket_opens_its_lock_connection_before_the_student_writes(
+    world_tx: World, llm_backend: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a class's burst of messages no message waits for PostgreSQL to start a process for its locks: the
+    connection is opened when the page connects (a watching teacher's page opens none)."""
+    on_postgresql()
+    session = await opened(world_tx)
+    opened_connections = []
+    connect = reply_locks._connect
+
+    async def counted_connect() -> Any:
+        conn = await connect()
+        opened_connections.append(conn)
+        return conn
+
+    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    monkeypatch.setattr(reply_locks, "_writers", 0)  # a process with no socket yet
+    teacher = await open_socket(world_tx.teacher, session.pk)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
+    assert opened_connections == []
+    tab = await open_socket(world_tx.student, session.pk)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
+    assert len(opened_connections) == 1
+    await say(tab, "I'm not sure", "ahead-1")
+    await until_final(tab)
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
+    assert len(opened_connections) == 1
+    await tab.disconnect()
+    # No socket of this process may write any more: nothing is held open for sockets that may never come.
+    assert all(conn.closed for conn in opened_connections)
+    await teacher.disconnect()
+
+
+async def test_connections_opened_ahead_stay_within_those_kept(
+    world_tx: World, llm_backend: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    on_postgresql()
+    settings.TUTOR_REPLY_LOCK_CONNECTIONS = 2
+    session = await opened(world_tx)
+    opened_connections = []
+    connect = reply_locks._connect
+
+    async def counted_connect() -> Any:
+        conn = await connect()
+        opened_connections.append(conn)
+        return conn
+
+    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    tabs = [await open_socket(world_tx.student, session.pk) for _ in range(4)]
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
+    assert len(opened_connections) == 2
+    for tab in tabs:
+        await tab.disconnect()

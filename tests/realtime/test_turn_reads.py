@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 
+from knowledge_graph import selectors as kg_selectors
+from knowledge_graph.bkt import DEFAULT_PARAMS
+from knowledge_graph.models import Evidence, Skill, SkillParameters, SkillState
 from pedagogy.realize import deliver
 from tests.integration.conftest import World
 from tutor import consumers, frames, tutoring
-from tutor.models import Turn, User
+from tutor.models import Problem, Step, Turn, User
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -88,3 +92,44 @@ def test_a_deactivated_student_may_no_longer_watch_their_session(world_tx: World
     assert consumers._watched_now(world_tx.student.pk, world_tx.session.pk) is None
     assert consumers._watched_now(world_tx.other_student.pk, world_tx.session.pk) is None
     assert consumers._watched_now(world_tx.teacher.pk, world_tx.session.pk) is not None
+
+
+def test_the_panels_rows_are_the_knowledge_graphs_figures(world_tx: World) -> None:
+    """The finished reply's panel reads its rows in one written-out query: the same skills, figures and order as the
+    knowledge graph's own reading (the learner's state, else the fitted prior, else the default)."""
+    tutoring.session_open(session=world_tx.session)
+    socket = consumer_for(world_tx.student, world_tx)
+    socket.admit_message(message("is it 7?", "c-1"))
+    reply = reply_to(world_tx, "is it 7?")
+    # Beside the problem's own skills: one with a fitted prior only, one with neither (the default prior), named to
+    # sort among them; and the learner's own state for one of the problem's.
+    fitted = Skill.objects.create(code="zz-fitted", name="A fitted skill")
+    SkillParameters.objects.create(skill=fitted, prior=0.625, learn=0.2, slip=0.1, guess=0.2)
+    own = world_tx.problem.skills.first() or Skill.objects.filter(steps__problem=world_tx.problem).first()
+    assert own is not None
+    SkillState.objects.update_or_create(learner=world_tx.student, skill=own, defaults={"mastery": 0.8125})
+    world_tx.problem.skills.add(fitted, Skill.objects.create(code="aa-new", name="A new skill"))
+    problem_id = world_tx.problem.pk
+    skills = Skill.objects.filter(
+        Q(pk__in=Step.skills.through.objects.filter(step__problem_id=problem_id).values("skill_id"))
+        | Q(pk__in=Problem.skills.through.objects.filter(problem_id=problem_id).values("skill_id"))
+    )
+    assert skills.count() >= 3
+    before = {m.code: m.mastery - 0.25 for m in kg_selectors.skill_mastery(learner=world_tx.student, skills=skills)}
+    expected = sorted(
+        (
+            tutoring.MasteryRow(m.code, m.name, m.mastery, before.get(m.code))
+            for m in kg_selectors.skill_mastery(learner=world_tx.student, skills=skills)
+        ),
+        key=lambda r: r.name,
+    )
+    assert {r.mastery for r in expected} >= {0.625, 0.8125, DEFAULT_PARAMS.prior}
+    assert tutoring.mastery_rows(world_tx.session, before) == expected
+    by_orm: dict[str, float] = {}
+    for code, value in (
+        Evidence.objects.filter(turn_id=reply.pk, kind=Evidence.Kind.OBSERVATION)
+        .order_by("id")
+        .values_list("skill__code", "before")
+    ):
+        by_orm.setdefault(code, value)
+    assert tutoring.mastery_before(reply) == (by_orm or None)
