@@ -198,9 +198,8 @@ def _planning_sql() -> str:
     sessions of the assignment spent, where it caps the total), its dialogue, and the learner's mastery of every
     skill the problem or its steps are tagged with (state, else the fitted prior), in one row."""
     session, problem, assignment = (m._meta.db_table for m in (TutoringSession, Problem, Assignment))
-    turn, step, skill = Turn._meta.db_table, Step._meta.db_table, Skill._meta.db_table
+    turn, skill = Turn._meta.db_table, Skill._meta.db_table
     state, params = SkillState._meta.db_table, SkillParameters._meta.db_table
-    problem_skills, step_skills = Problem.skills.through._meta.db_table, Step.skills.through._meta.db_table
     # Table names from the models' own metadata; every value is a query parameter.
     return f"""
         SELECT s.problem_id, p.content_hash, p.text, s.dialogue_state::text,
@@ -215,9 +214,7 @@ def _planning_sql() -> str:
                   FROM "{skill}" k
                   LEFT JOIN "{state}" ks ON ks.skill_id = k.id AND ks.learner_id = s.student_id
                   LEFT JOIN "{params}" kp ON kp.skill_id = k.id
-                 WHERE k.id IN (SELECT ps.skill_id FROM "{problem_skills}" ps WHERE ps.problem_id = s.problem_id
-                                UNION SELECT ss.skill_id FROM "{step_skills}" ss JOIN "{step}" st ON st.id = ss.step_id
-                                WHERE st.problem_id = s.problem_id))
+                 WHERE k.id IN ({_problem_skill_ids_sql("s.problem_id")}))
           FROM "{session}" s
           JOIN "{problem}" p ON p.id = s.problem_id
           LEFT JOIN "{assignment}" a ON a.id = s.assignment_id
@@ -235,11 +232,7 @@ def _plan_from_row(session_id: int, row: Any, *, message: str | None, mode: str,
         return None
     domain_problem = kept[1]
     codes = domain_problem.all_skills()
-    # As kg_selectors.mastery_for_learner: the learner's state, else the skill's fitted prior, else the default.
-    found = {
-        code: mastery if mastery is not None else prior if prior is not None else DEFAULT_PARAMS.prior
-        for code, mastery, prior in json.loads(skills_json)
-    }
+    found = {code: _mastery_or_prior(mastery, prior) for code, mastery, prior in json.loads(skills_json)}
     if set(found) != set(codes):
         return None
     if assignment_id is None:
@@ -410,30 +403,39 @@ def _rows(session: TutoringSession) -> list[MasteryRow]:
     with connection.cursor() as cursor:
         cursor.execute(_problem_mastery_sql(), [session.student_id, session.problem_id, session.problem_id])
         found = cursor.fetchall()
-    default = DEFAULT_PARAMS.prior
-    rows = (
-        # The learner's state, else the skill's fitted prior, else the default prior.
-        MasteryRow(code, name, mastery if mastery is not None else prior if prior is not None else default)
-        for code, name, mastery, prior in found
-    )
+    rows = (MasteryRow(code, name, _mastery_or_prior(mastery, prior)) for code, name, mastery, prior in found)
     # By name; skills of the same name in the order of their codes, as the skills' own ordering gives them.
     return sorted(rows, key=lambda r: r.name)
+
+
+def _mastery_or_prior(mastery: float | None, prior: float | None) -> float:
+    """As ``kg_selectors`` reads mastery: the learner's state, else the skill's fitted prior, else the default prior."""
+    if mastery is not None:
+        return mastery
+    return prior if prior is not None else DEFAULT_PARAMS.prior
+
+
+def _problem_skill_ids_sql(problem: str) -> str:
+    """The ids of the skills a problem (``problem``: an SQL expression for its id) or its steps are tagged with."""
+    problem_skills, step_skills = Problem.skills.through._meta.db_table, Step.skills.through._meta.db_table
+    # Table names from the models' metadata; ``problem`` is a column or a placeholder written in this module.
+    return (
+        f'SELECT ps.skill_id FROM "{problem_skills}" ps WHERE ps.problem_id = {problem} '  # noqa: S608
+        f'UNION SELECT ss.skill_id FROM "{step_skills}" ss JOIN "{Step._meta.db_table}" st ON st.id = ss.step_id '
+        f"WHERE st.problem_id = {problem}"
+    )
 
 
 @lru_cache(maxsize=1)
 def _problem_mastery_sql() -> str:
     """Every skill the problem or its steps are tagged with: code, name, the learner's mastery, the fitted prior."""
     skill, state, params = Skill._meta.db_table, SkillState._meta.db_table, SkillParameters._meta.db_table
-    problem_skills, step_skills = Problem.skills.through._meta.db_table, Step.skills.through._meta.db_table
-    step = Step._meta.db_table
     return f"""
         SELECT k.code, k.name, ks.mastery, kp.prior
           FROM "{skill}" k
           LEFT JOIN "{state}" ks ON ks.skill_id = k.id AND ks.learner_id = %s
           LEFT JOIN "{params}" kp ON kp.skill_id = k.id
-         WHERE k.id IN (SELECT ps.skill_id FROM "{problem_skills}" ps WHERE ps.problem_id = %s
-                        UNION SELECT ss.skill_id FROM "{step_skills}" ss JOIN "{step}" st ON st.id = ss.step_id
-                        WHERE st.problem_id = %s)
+         WHERE k.id IN ({_problem_skill_ids_sql("%s")})
          ORDER BY k.code
     """  # noqa: S608
 
