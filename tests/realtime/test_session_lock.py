@@ -43,6 +43,20 @@ def on_postgresql() -> None:
     require(connection.vendor == "postgresql", "locks across processes are PostgreSQL's (DATABASE_URL)")
 
 
+def counting_lock_connections(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """The lock connections this process opens from now on, as they are opened."""
+    opened_connections: list[Any] = []
+    connect = reply_locks._connect
+
+    async def counted_connect() -> Any:
+        conn = await connect()
+        opened_connections.append(conn)
+        return conn
+
+    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    return opened_connections
+
+
 @database_sync_to_async
 def opened(world: World) -> TutoringSession:
     tutoring.session_open(session=world.session)
@@ -163,15 +177,7 @@ async def test_replies_reuse_their_lock_connections_and_leave_no_lock_behind(
     """A burst of messages does not make PostgreSQL start a process per reply; a kept connection holds nothing."""
     on_postgresql()
     session = await opened(world_tx)
-    opened_connections = []
-    connect = reply_locks._connect
-
-    async def counted_connect() -> Any:
-        conn = await connect()
-        opened_connections.append(conn)
-        return conn
-
-    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    opened_connections = counting_lock_connections(monkeypatch)
     tab = await open_socket(world_tx.student, session.pk)
     for n in range(3):
         await say(tab, "I'm not sure", f"reuse-{n}")
@@ -179,7 +185,7 @@ async def test_replies_reuse_their_lock_connections_and_leave_no_lock_behind(
         await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
     assert len(opened_connections) == 1
     # Another worker can take the session's locks exclusively: the kept connection let go of all of them.
-    other_worker = await connect()
+    other_worker = await reply_locks._connect()
     for key in (reply_locks.OWED_KEY, reply_locks.TURN_KEY):
         assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", key, session.pk)
     await other_worker.close()
@@ -193,15 +199,7 @@ async def test_a_writers_socket_opens_its_lock_connection_before_the_student_wri
     connection is opened when the page connects (a watching teacher's page opens none)."""
     on_postgresql()
     session = await opened(world_tx)
-    opened_connections = []
-    connect = reply_locks._connect
-
-    async def counted_connect() -> Any:
-        conn = await connect()
-        opened_connections.append(conn)
-        return conn
-
-    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    opened_connections = counting_lock_connections(monkeypatch)
     monkeypatch.setattr(reply_locks, "_writers", 0)  # a process with no socket yet
     teacher = await open_socket(world_tx.teacher, session.pk)
     await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
@@ -225,15 +223,7 @@ async def test_connections_opened_ahead_stay_within_those_kept(
     on_postgresql()
     settings.TUTOR_REPLY_LOCK_CONNECTIONS = 2
     session = await opened(world_tx)
-    opened_connections = []
-    connect = reply_locks._connect
-
-    async def counted_connect() -> Any:
-        conn = await connect()
-        opened_connections.append(conn)
-        return conn
-
-    monkeypatch.setattr(reply_locks, "_connect", counted_connect)
+    opened_connections = counting_lock_connections(monkeypatch)
     tabs = [await open_socket(world_tx.student, session.pk) for _ in range(4)]
     await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
     assert len(opened_connections) == 2
