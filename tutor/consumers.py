@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
+import psycopg
 from channels.consumer import get_handler_name
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -31,10 +32,22 @@ from models.backends import TutorLLMError
 from pedagogy.guard import check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
-from . import db_threads, frames, permissions, ratelimit, reply_locks, services, session_fanout, tutoring
+from . import (
+    admission,
+    db_threads,
+    frames,
+    permissions,
+    ratelimit,
+    reply_locks,
+    services,
+    session_fanout,
+    tutoring,
+    urgent_work,
+)
 from .db_threads import db_call
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
+from .opened_stream import OpenedStream
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +60,6 @@ MAX_MESSAGE_CHARS = getattr(settings, "TUTOR_MAX_MESSAGE_CHARS", 2000)
 MESSAGES_PER_MINUTE = getattr(settings, "TUTOR_MESSAGES_PER_MINUTE", 20)
 SYNCS_PER_MINUTE = 30
 REPLY_TIMEOUT_SECONDS = getattr(settings, "TUTOR_REPLY_TIMEOUT_SECONDS", 45)
-MAX_NEW_TOKENS = 160
 # Streaming sends the whole text so far (simple, and order-proof); this caps how often.
 TOKEN_FLUSH_SECONDS = 0.05
 
@@ -235,25 +247,31 @@ class SessionConsumer(AsyncWebsocketConsumer):
         # The reply is declared owed before its turn is stored, so that a page opening meanwhile does not take the
         # turn for one whose reply was lost and answer it too. Declared before the message is even checked, so that
         # checking and storing it are one trip to the database; a message turned away lets the claim go.
-        claim = await reply_locks.claim_reply(self.session.pk)
+        # Urgent from here until the model is asked (tutor/urgent_work.py): other work of this process waits.
+        on_its_way = urgent_work.Urgent()
+        try:
+            claim = await reply_locks.claim_reply(self.session.pk)
+        except BaseException:
+            on_its_way.end()
+            raise
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-            turn, html = await db_call(self.admit_message, urgency=db_threads.ADMIT)(frame)
+            turn, html = await self.admit(frame, claim.connection)
         except BaseException:
+            on_its_way.end()
             await claim.release()
             raise
         if turn is None:
+            on_its_way.end()
             await claim.release()
             await self.send(text_data=html)
             return
-        # The reply is owed whatever happens to this page or to the broadcast below (other tabs that miss the turn
-        # catch up when they sync): once the turn is stored, the claim always goes to its reply, which starts now
-        # rather than after the broadcast. Its first event comes after its plan, a trip to the database later.
-        _start_reply(self.reply_to(turn, claim))
+        # The reply is owed whatever happens to this page or to the broadcast (other tabs that miss the turn catch up
+        # when they sync): once the turn is stored, the claim always goes to its reply, which starts now. The reply
+        # tells the session's other tabs of the turn, once its model is asked.
+        _start_reply(self.reply_to(turn, claim, on_its_way=on_its_way, announce=True))
         # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
         await self.send(text_data=html)
-        event = {"type": "turn.stored", "turn_id": turn.pk, "sender": self.channel_name}
-        await session_fanout.publish(self.channel_layer, self.group, event)
 
     # -- the tutor's reply ---------------------------------------------------------------------------------
 
@@ -275,33 +293,74 @@ class SessionConsumer(AsyncWebsocketConsumer):
             return
         await self.reply_to(turn, claim)
 
-    async def reply_to(self, student_turn: Turn, claim: reply_locks.ReplyClaim) -> None:
+    async def reply_to(
+        self,
+        student_turn: Turn,
+        claim: reply_locks.ReplyClaim,
+        *,
+        on_its_way: urgent_work.Urgent | None = None,
+        announce: bool = False,
+    ) -> None:
+        """Plan, phrase, guard and store the reply to ``student_turn``. ``on_its_way`` ends once the model is asked;
+        with ``announce`` the session's other tabs are told of the student turn first (then of the reply)."""
         session_id = student_turn.session_id
         bubble = f"pending-{student_turn.seq}"
         layer, group = self.channel_layer, session_group(session_id)
+        on_its_way = on_its_way or urgent_work.Urgent()
         # The claim is given up once the reply is stored or has failed; the turn is this session's, in every process.
         async with claim, claim.turn():
+            opened: OpenedStream | None = None
+            announced = False
             try:
-                planned = await plan_reply(session_id, student_turn.text)
+                planned = await self.plan(claim.connection, session_id, student_turn.text)
+                llm = tutor_llm()
+                opened = OpenedStream.start(llm, planned.messages)
+                on_its_way.end()
+                # What no student is waiting on goes once the urgent work of the moment is done.
+                await urgent_work.after_urgent()
+                if announce:
+                    announced = True
+                    await self.announce_turn(student_turn)
                 # Streamed text goes to the sockets watching now; a socket opening later shows the stored reply.
                 watchers_elsewhere = await session_fanout.others(layer, group)
                 start = {"type": "reply.start", "bubble": bubble}
                 session_fanout.deliver_here(group, start)
                 await session_fanout.send_to_others(layer, group, start, watchers_elsewhere)
-                llm = tutor_llm()
-                model_reply = await self.stream_model(llm, planned, bubble, watchers_elsewhere)
+                model_reply = await self.stream_model(opened, planned, bubble, watchers_elsewhere)
                 delivery = deliver(model_reply, planned.plan, planned.context, previous=planned.previous)
                 completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
             except Exception:
                 logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
+                if announce and not announced:
+                    await self.announce_turn(student_turn)
                 await session_fanout.publish(layer, group, {"type": "reply.failed", "bubble": bubble})
                 return
+            finally:
+                on_its_way.end()
+                if opened is not None:
+                    await opened.close()
             final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
             await session_fanout.publish(layer, group, final)
         _after_warm_up()
 
+    async def announce_turn(self, student_turn: Turn) -> None:
+        """Tell the session's other tabs of a stored student turn (the sender's page has its acknowledgement). A
+        failure here (the channel layer is down) costs no reply: a tab that missed the turn catches up when it
+        syncs."""
+        event = {"type": "turn.stored", "turn_id": student_turn.pk, "sender": self.channel_name}
+        try:
+            await session_fanout.publish(self.channel_layer, self.group, event)
+        except Exception as exc:
+            logger.warning(
+                "session %s: other tabs not told of turn %s: %r", student_turn.session_id, student_turn.seq, exc
+            )
+
     async def stream_model(
-        self, llm: Any, planned: tutoring.PlannedTurn, bubble: str, watchers_elsewhere: list[str] | None
+        self,
+        opened: OpenedStream | None,
+        planned: tutoring.PlannedTurn,
+        bubble: str,
+        watchers_elsewhere: list[str] | None,
     ) -> str | None:
         """The model's whole reply, streamed to the page as it comes; None when the model failed, is off, or broke
         the plan mid-reply.
@@ -311,8 +370,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         passes everything up to it, so a number still being written ("three" of "three half-hours") is never judged
         alone, and what the page shows only ever grows into the stored reply. At the first sentence or clause the
         plan forbids, streaming stops and the turn falls back to the template; the student never sees that text.
+
+        The reply's first text is urgent work (tutor/urgent_work.py); each later piece waits for the urgent work of
+        the moment: another student's first words matter more than this reply's next ones.
         """
-        if llm.name == "none":
+        if opened is None:
             return None
         layer, group = self.channel_layer, session_group(planned.session_id)
         plan, context = planned.plan, planned.context
@@ -320,11 +382,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
         passed = ""  # the longest releasable prefix the guard has passed
         shown = ""  # what the page shows: always a prefix of ``passed``, stripped
         sent_at: float | None = None
+        first_text: urgent_work.Urgent | None = None
         try:
-            stream = llm.stream(planned.messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7)
-            # aclosing: leaving early (a withdrawn reply) stops the generation at once, not at garbage collection.
-            async with asyncio.timeout(REPLY_TIMEOUT_SECONDS), contextlib.aclosing(stream):
-                async for piece in stream:
+            async with asyncio.timeout(REPLY_TIMEOUT_SECONDS):
+                async for piece in opened:
+                    if not shown and first_text is None:
+                        first_text = urgent_work.Urgent()
+                    elif shown:
+                        await urgent_work.after_urgent()
                     pieces.append(piece)
                     ready = releasable_prefix("".join(pieces))
                     if len(ready) > len(passed):
@@ -341,43 +406,83 @@ class SessionConsumer(AsyncWebsocketConsumer):
                         token = {"type": "reply.token", "bubble": bubble, "text": shown}
                         session_fanout.deliver_here(group, token)
                         await session_fanout.send_to_others(layer, group, token, watchers_elsewhere)
+                        if first_text is not None:
+                            first_text.end()
         except (TutorLLMError, TimeoutError) as exc:
             logger.warning("tutor model failed, using the template: %s", exc)
             return None
+        finally:
+            if first_text is not None:
+                first_text.end()
+            # Leaving early (a withdrawn reply) stops the generation at once, not at garbage collection.
+            await opened.close()
         return "".join(pieces).strip() or None
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 
-    def admit_message(self, frame: frames.StudentMessage) -> tuple[Turn | None, str]:
-        """Check a message and store it (once per client id), on a database thread: the turn stored now with its
-        acknowledgement, or None with what the page is sent instead (an acknowledgement again, or a refusal)."""
+    async def admit(self, frame: frames.StudentMessage, conn: Any) -> tuple[Turn | None, str]:
+        """Check a message and store it (once per client id): the turn stored now with its acknowledgement, or None
+        with what the page is sent instead (an acknowledgement again, or a refusal). On the reply's own PostgreSQL
+        connection when it has one (one round trip from the event loop), else on a database thread."""
         client_id = frame.client_id
-        status, stored = services.session_status_and_stored(session_id=self.session.pk, client_message_id=client_id)
-        # A resend of a stored message (the page lost its connection before the acknowledgement came) is acknowledged
-        # again and nothing more: not counted against the rate limit, not stored or answered twice.
-        if stored is not None:
-            return None, self._render_turns(turn_ids=[stored])
         text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
-        refusal = None
-        if not text:
-            refusal = "Type a message first."
-        elif len(text) > MAX_MESSAGE_CHARS:
-            refusal = f"That message is too long: keep it under {MAX_MESSAGE_CHARS} characters."
-        # A solved problem still takes the answer to the tutor's reflection question; a stopped one takes nothing.
-        elif status == TutoringSession.Status.ABANDONED:
-            refusal = "This session was stopped. Pick a problem from your dashboard."
-        elif not ratelimit.hit(f"ws:{self.scope['user'].pk}", limit=MESSAGES_PER_MINUTE, window_seconds=60):
-            refusal = "You are sending messages very fast. Wait a moment, then try again."
-        if refusal is not None:
-            return None, _notice(refusal, refused=client_id)
+        refused = admission.text_refusal(text, max_chars=MAX_MESSAGE_CHARS)
+        if refused is not None:
+            return None, _notice(refused, refused=client_id)
+        if conn is not None:
+            try:
+                admitted = await admission.store_on(
+                    conn, session=self.session, client_id=client_id, text=text, per_minute=MESSAGES_PER_MINUTE
+                )
+            except psycopg.Error as exc:
+                # Checked and stored again on a thread. A message the failed round trip did store is found there as a
+                # resend and acknowledged; its reply is then given when the student next opens the session.
+                logger.warning(
+                    "session %s: storing a message on its reply's connection failed: %r", self.session.pk, exc
+                )
+            else:
+                if admitted.turn is not None:
+                    # The turn just stored is the acknowledgement as it is: no read to render it.
+                    return admitted.turn, self._render_turn_list([admitted.turn])
+                return None, await self.answer_refused(admitted.facts, client_id)
+        return await db_call(self.admit_here, urgency=db_threads.ADMIT)(client_id, text)
+
+    def admit_here(self, client_id: str, text: str) -> tuple[Turn | None, str]:
+        """:meth:`admit` through Django's connection, on a database thread."""
+        facts = admission.facts_here(session_id=self.session.pk, client_id=client_id)
+        if facts.resent is None and (refused := admission.refusal(facts, per_minute=MESSAGES_PER_MINUTE)) is not None:
+            return None, _notice(refused, refused=client_id)
+        if facts.resent is not None:
+            return None, self._render_turns(turn_ids=[facts.resent])
         turn, created = services.turn_append(
             session=self.session, role=Turn.Role.STUDENT, text=text, client_message_id=client_id
         )
         if not created:
             # The same resend arrived twice at once; the first is answering it.
             return None, self._render_turns(turn_ids=[turn.pk])
-        # The turn just stored is the acknowledgement as it is: no read to render it.
         return turn, self._render_turn_list([turn])
+
+    async def answer_refused(self, facts: admission.Facts, client_id: str) -> str:
+        """What the page gets for a message not stored: a resend of a stored message (the page lost its connection
+        before the acknowledgement came) is acknowledged again and nothing more, not counted against the rate limit,
+        not stored or answered twice; any other is refused with a notice that names it."""
+        if facts.resent is not None:
+            return await self.render_turns(turn_ids=[facts.resent])
+        refused = admission.refusal(facts, per_minute=MESSAGES_PER_MINUTE)
+        return _notice(refused or "That message could not be stored. Send it again.", refused=client_id)
+
+    async def plan(self, conn: Any, session_id: int, message: str) -> tutoring.PlannedTurn:
+        """The reply's plan: read on the reply's own connection when it has one (no trip to the database threads
+        before the model is asked), else, or where the ORM's way is needed, on a database thread."""
+        if conn is not None:
+            try:
+                planned = await tutoring.turn_plan_on(conn, session_id=session_id, message=message, mode=prompt_mode())
+            except psycopg.Error as exc:
+                logger.warning("session %s: planning on the reply's connection failed: %r", session_id, exc)
+            else:
+                if planned is not None:
+                    return planned
+        return await plan_reply(session_id, message)
 
     async def send_if_still_allowed(self, render: Callable[[TutoringSession], str]) -> None:
         """Access is checked again before each stored turn is sent, in the same trip to the database as its

@@ -30,6 +30,8 @@ from asgiref.sync import SyncToAsync
 from django.conf import settings
 from django.db import close_old_connections, connections
 
+from . import urgent_work
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -138,6 +140,10 @@ def db_call(func: Callable[P, R], *, urgency: int = LATER) -> Callable[P, Awaita
 
     @functools.wraps(func)
     async def call(*args: P.args, **kwargs: P.kwargs) -> R:
+        if urgency == LATER:
+            # Its thread would take the interpreter lock from the event loop while a message is on its way to the
+            # model, or a reply's first text to the page (tutor/urgent_work.py).
+            await urgent_work.after_urgent()
         # asgiref hands the executor to ``loop.run_in_executor``, which takes any Executor; its annotation is narrower.
         executor = cast(ThreadPoolExecutor, _Urgent(_executor(), urgency))
         result: R = await _PooledCall(func, thread_sensitive=False, executor=executor)(*args, **kwargs)

@@ -79,7 +79,11 @@ async def _connect() -> psycopg.AsyncConnection[Any]:
     # Django's cursor class and adapters are for its own synchronous connections.
     for name in ("cursor_factory", "context"):
         params.pop(name, None)
-    return await psycopg.AsyncConnection.connect(**params, autocommit=True)
+    conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+    # Statements are prepared on their first run: the connection is kept for many replies, each planned with the same
+    # query, which the server then plans once per connection rather than on every turn.
+    conn.prepare_threshold = 0
+    return conn
 
 
 # Connections kept for the next replies, holding no lock, and the event loop they belong to (an asyncio connection
@@ -239,6 +243,13 @@ class ReplyClaim:
         self._conn = conn
         self._gate = gate  # held by a recovery until it has decided what it answers
         self._released = False
+
+    @property
+    def connection(self) -> psycopg.AsyncConnection[Any] | None:
+        """The claim's own connection (None on the in-process locks alone): autocommit, on this event loop, free
+        between the claim's lock calls. A message is stored and its reply planned on it (tutor/admission.py,
+        tutoring.turn_plan_on), without a trip to the database threads."""
+        return self._conn
 
     async def __aenter__(self) -> ReplyClaim:
         return self

@@ -14,6 +14,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Sum, prefetch_related_objects
 from django.utils import timezone
@@ -190,6 +191,18 @@ def turn_plan_for(*, session_id: int, message: str | None, mode: str = "paraphra
             return planned
     session = TutoringSession.objects.select_related("assignment", "problem").get(pk=session_id)
     return replace(turn_plan(session=session, message=message, mode=mode), started=started)
+
+
+async def turn_plan_on(
+    conn: psycopg.AsyncConnection[Any], *, session_id: int, message: str | None, mode: str = "paraphrase"
+) -> PlannedTurn | None:
+    """:func:`turn_plan_for` read on an asyncio PostgreSQL connection (a reply's own, tutor/reply_locks.py), from the
+    event loop: no trip to the database threads before the model is asked. None where planning must take the ORM's
+    way (the problem's content is not held in this process): the caller then plans with :func:`turn_plan_for`."""
+    started = time.monotonic()
+    cursor = await conn.execute(_planning_sql(), [Turn.Role.SYSTEM.value, session_id])
+    row = await cursor.fetchone()
+    return None if row is None else _plan_from_row(session_id, row, message=message, mode=mode, started=started)
 
 
 @lru_cache(maxsize=1)

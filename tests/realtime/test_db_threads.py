@@ -9,7 +9,7 @@ import pytest
 from asgiref.sync import sync_to_async
 
 from tests.integration.conftest import World
-from tutor import db_threads
+from tutor import db_threads, urgent_work
 from tutor.models import TutoringSession
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("release_db_connections")]
@@ -100,3 +100,22 @@ async def test_a_message_is_stored_before_waiting_work_and_a_reply_is_planned_be
     release.set()
     await asyncio.wait_for(asyncio.gather(holding, *calls), timeout=10)
     assert ran == ["message", "plan", "finished reply", "rendering"]
+
+
+async def test_work_no_student_waits_on_steps_aside_while_a_message_is_on_its_way(settings) -> None:  # type: ignore[no-untyped-def]
+    """Finished replies' storing and rendering wait while urgent work is under way (tutor/urgent_work.py); storing
+    a student's message does not."""
+    settings.TUTOR_DB_THREADS = 2
+    ran: list[str] = []
+
+    def record(name: str) -> str:
+        ran.append(name)
+        return name
+
+    with urgent_work.Urgent():
+        later = asyncio.create_task(db_threads.db_call(record)("later"))
+        await asyncio.wait_for(db_threads.db_call(record, urgency=db_threads.ADMIT)("admit"), timeout=5)
+        await asyncio.sleep(0.02)
+        assert ran == ["admit"] and not later.done()
+    assert await asyncio.wait_for(later, timeout=5) == "later"
+    assert ran == ["admit", "later"]

@@ -94,14 +94,14 @@ async def test_replies_from_two_processes_are_each_planned_from_the_state_the_ot
     # Each reply as if on a worker of its own: no in-process lock is shared between them.
     monkeypatch.setattr(reply_locks, "session_turn_lock", lambda session_id: asyncio.Lock())
     planned_from: list[int] = []
-    plan_reply = consumers.plan_reply
+    plan = consumers.SessionConsumer.plan
 
-    async def recording_plan_reply(session_id: int, message: str) -> tutoring.PlannedTurn:
-        planned = await plan_reply(session_id, message)
+    async def recording_plan(self: Any, conn: Any, session_id: int, message: str) -> tutoring.PlannedTurn:
+        planned = await plan(self, conn, session_id, message)
         planned_from.append(planned.based_on_turns)
         return planned
 
-    monkeypatch.setattr(consumers, "plan_reply", recording_plan_reply)
+    monkeypatch.setattr(consumers.SessionConsumer, "plan", recording_plan)
     session = await opened(world_tx)
     tab1 = await open_socket(world_tx.student, session.pk)
     tab2 = await open_socket(world_tx.student, session.pk)

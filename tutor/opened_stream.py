@@ -1,0 +1,54 @@
+"""A tutor model's reply stream, asked for at once and read later.
+
+A reply asks the model as soon as it is planned, then does what the student is not waiting on (telling the session's
+other tabs, opening the reply's bubble) while the model works on its first token. The request goes out in a task of
+its own that waits for the first piece; the reply reads the pieces when it is ready for them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
+from typing import Any
+
+# The most tokens a reply may take; the guard's length limit is far below what this many words would make.
+MAX_NEW_TOKENS = 160
+
+
+class OpenedStream:
+    """The pieces of one model reply; iterate once. :meth:`close` ends the generation at once (idempotent)."""
+
+    def __init__(self, stream: AsyncIterator[str]) -> None:
+        self._stream = stream
+        self._first: asyncio.Future[str] = asyncio.ensure_future(anext(stream))
+
+    @classmethod
+    def start(cls, llm: Any, messages: Sequence[dict[str, str]]) -> OpenedStream | None:
+        """Ask ``llm`` for its reply to ``messages`` now; None when there is no model to ask (templates only)."""
+        if llm.name == "none":
+            return None
+        return cls(llm.stream(messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7))
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._pieces()
+
+    async def _pieces(self) -> AsyncIterator[str]:
+        try:
+            first = await self._first
+        except StopAsyncIteration:
+            return
+        yield first
+        async for piece in self._stream:
+            yield piece
+
+    async def close(self) -> None:
+        if not self._first.done():
+            self._first.cancel()
+            await asyncio.wait([self._first])
+        if not self._first.cancelled():
+            self._first.exception()  # read, so a failure already handled is not reported as never retrieved
+        aclose = getattr(self._stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
