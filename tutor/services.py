@@ -128,22 +128,6 @@ def session_start(*, student: User, problem: Problem, assignment: Assignment | N
 _NEXT_SEQ_AND_RESEND_SQL = (
     'SELECT MAX("seq"), MAX(CASE WHEN "client_message_id" = %s THEN "id" END) FROM "{turn}" WHERE "session_id" = %s'
 )
-_STATUS_AND_STORED_SQL = (
-    'SELECT "{session}"."status", (SELECT t."id" FROM "{turn}" t WHERE t."session_id" = "{session}"."id" AND '
-    't."client_message_id" = %s LIMIT 1) FROM "{session}" WHERE "{session}"."id" = %s'
-)
-
-
-def session_status_and_stored(*, session_id: int, client_message_id: str) -> tuple[str, int | None]:
-    """The session's status and the id of its turn stored with this client id (None if none), in one read: what a
-    message is checked against before it is stored. Written out, as the hot path of every message."""
-    sql = _STATUS_AND_STORED_SQL.format(turn=Turn._meta.db_table, session=TutoringSession._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [client_message_id, session_id])
-        row = cursor.fetchone()
-    if row is None:
-        raise TutoringSession.DoesNotExist(f"no tutoring session {session_id}")
-    return row[0], row[1]
 
 
 @transaction.atomic

@@ -8,7 +8,6 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.core.cache import cache
 from django.test import Client
 
 from tests.integration.conftest import World, build_world
@@ -20,12 +19,6 @@ from tutor.llm import tutor_llm
 @pytest.fixture
 def world_tx(transactional_db: None) -> World:
     return build_world()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit(world_tx: World) -> None:
-    for user in (world_tx.student, world_tx.other_student, world_tx.teacher):
-        cache.delete(f"rl:ws:{user.pk}")
 
 
 @pytest.fixture
