@@ -1,15 +1,16 @@
-"""A student's message checked and stored before the tutor replies: the rules it must pass, and two ways to store it.
+"""A student's message checked and stored before the tutor replies: the rules it must pass, and two ways to apply them.
 
 The rules, in order: a message already stored under its client id (a resend) is acknowledged again and nothing more;
 an empty or overlong message, a message to a stopped session, and a message past the student's rate limit are refused
 with a notice; anything else is stored as the session's next turn. The rate limit counts the student's messages
 stored in the last minute, in every session: refusals are not counted, and every server process sees the same count.
 
-- ``store_on``: on PostgreSQL, on an asyncio connection (a reply's own lock connection, tutor/reply_locks.py), in one
-  round trip from the event loop. In a class's burst the first token of every reply waits on this step; on the
-  database thread pool it cost each message a thread hop, a pooled connection and four statements, and under load
-  the threads mostly waited for each other's turn at the interpreter.
-- ``store_here``: the same rules through Django's connection, on a database thread (SQLite, or no lock connection).
+- ``store_sql``: on PostgreSQL, on an asyncio connection (a reply's own lock connection, tutor/reply_locks.py), in
+  the one round trip a message makes before the model is asked (tutor/message_trip.py). In a class's burst the first
+  token of every reply waits on this step; on the database thread pool it cost each message a thread hop, a pooled
+  connection and four statements, and under load the threads mostly waited for each other's turn at the interpreter.
+- ``facts_here``: the same facts through Django's connection, on a database thread (SQLite, or no lock connection),
+  where the consumer then stores the message with the ORM.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-import psycopg
 from django.db import connection
 from django.utils import timezone
 
@@ -89,10 +89,11 @@ def _facts_sql() -> str:
 
 
 @lru_cache(maxsize=1)
-def _store_sql() -> str:
-    """Two statements sent as one query, so one implicit transaction: the session's row is locked first (two tabs
-    storing at once, or a reply being stored, then take consecutive turn numbers), and the second statement, which
-    takes its snapshot only once it holds the lock, checks the message and stores it when it passes."""
+def store_sql() -> str:
+    """Two statements sent as one query (parameters: :func:`store_values`), so one implicit transaction: the
+    session's row is locked first (two tabs storing at once, or a reply being stored, then take consecutive turn
+    numbers), and the second statement, which takes its snapshot only once it holds the lock, checks the message and
+    stores it when it passes."""
     facts = _FACTS_SQL.format(**_tables())
     return """
         SELECT 1 FROM "{session}" WHERE "id" = %(session)s FOR UPDATE;
@@ -130,26 +131,19 @@ def _stored_turn(session: TutoringSession, turn_id: int, seq: int, text: str, cl
     return turn
 
 
-async def store_on(
-    conn: psycopg.AsyncConnection[Any], *, session: TutoringSession, client_id: str, text: str, per_minute: int
-) -> Admitted:
-    """Check the message and store it if it passes, in one round trip on ``conn`` (autocommit, PostgreSQL).
-
-    Values are bound on the client (two statements in one query take no server-side parameters) by psycopg's own
-    quoting of each value's type."""
-    now = timezone.now()
-    values = {
-        **_parameters(session.pk, client_id, now),
+def store_values(*, session_id: int, client_id: str, text: str, per_minute: int, now: Any) -> dict[str, Any]:
+    """The parameters of :func:`store_sql` (named, so it can be sent with other statements: tutor/message_trip.py)."""
+    return {
+        **_parameters(session_id, client_id, now),
         "text": text,
         "now": now,
         "abandoned": TutoringSession.Status.ABANDONED.value,
         "per_minute": per_minute,
     }
-    cursor = psycopg.AsyncClientCursor(conn)
-    async with cursor:
-        await cursor.execute(_store_sql(), values)
-        cursor.nextset()  # the lock's result (no row when the session is gone), then the outcome's
-        row = await cursor.fetchone()
+
+
+def admitted_from(row: Any, *, session: TutoringSession, client_id: str, text: str, now: Any) -> Admitted:
+    """The outcome from :func:`store_sql`'s last row (None: the lock found no session)."""
     if row is None:
         raise TutoringSession.DoesNotExist(f"no tutoring session {session.pk}")
     status, resent, recent, turn_id, seq = row

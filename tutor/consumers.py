@@ -36,6 +36,7 @@ from . import (
     admission,
     db_threads,
     frames,
+    message_trip,
     permissions,
     ratelimit,
     reply_locks,
@@ -208,7 +209,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         if can_write:
             # The connection this page's first reply will hold its locks on, opened before the student writes.
             self.counted_as_writer = True
-            _start_reply(reply_locks.writer_connected())
+            _start_reply(reply_locks.writer_connected(message_trip.warm_up))
             # A reply lost with the worker that was writing it (stopped mid-reply) is given when the student is back.
             _start_reply(self.answer_unanswered(session.pk))
 
@@ -245,18 +246,18 @@ class SessionConsumer(AsyncWebsocketConsumer):
             await self.send_notice("This session is read-only for you.", refused=client_id)
             return
         # The reply is declared owed before its turn is stored, so that a page opening meanwhile does not take the
-        # turn for one whose reply was lost and answer it too. Declared before the message is even checked, so that
-        # checking and storing it are one trip to the database; a message turned away lets the claim go.
+        # turn for one whose reply was lost and answer it too. Declared before the message is even checked, in the
+        # same trip to the database that checks and stores it; a message turned away lets the claim go.
         # Urgent from here until the model is asked (tutor/urgent_work.py): other work of this process waits.
         on_its_way = urgent_work.Urgent()
         try:
-            claim = await reply_locks.claim_reply(self.session.pk)
+            claim = await reply_locks.claim_reply(self.session.pk, ask_now=False)
         except BaseException:
             on_its_way.end()
             raise
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
-            turn, html = await self.admit(frame, claim.connection)
+            turn, html, trip = await self.admit(frame, claim)
         except BaseException:
             on_its_way.end()
             await claim.release()
@@ -269,7 +270,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
         # The reply is owed whatever happens to this page or to the broadcast (other tabs that miss the turn catch up
         # when they sync): once the turn is stored, the claim always goes to its reply, which starts now. The reply
         # tells the session's other tabs of the turn, once its model is asked.
-        _start_reply(self.reply_to(turn, claim, on_its_way=on_its_way, announce=True))
+        _start_reply(self.reply_to(turn, claim, on_its_way=on_its_way, announce=True, trip=trip))
         # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
         await self.send(text_data=html)
 
@@ -300,9 +301,11 @@ class SessionConsumer(AsyncWebsocketConsumer):
         *,
         on_its_way: urgent_work.Urgent | None = None,
         announce: bool = False,
+        trip: message_trip.Trip | None = None,
     ) -> None:
         """Plan, phrase, guard and store the reply to ``student_turn``. ``on_its_way`` ends once the model is asked;
-        with ``announce`` the session's other tabs are told of the student turn first (then of the reply)."""
+        with ``announce`` the session's other tabs are told of the student turn first (then of the reply). ``trip``
+        is the message's way to the database, when it read what the plan needs."""
         session_id = student_turn.session_id
         bubble = f"pending-{student_turn.seq}"
         layer, group = self.channel_layer, session_group(session_id)
@@ -312,7 +315,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             opened: OpenedStream | None = None
             announced = False
             try:
-                planned = await self.plan(claim.connection, session_id, student_turn.text)
+                planned = await self.plan(claim.connection, session_id, student_turn.text, trip)
                 llm = tutor_llm()
                 opened = OpenedStream.start(llm, planned.messages)
                 on_its_way.end()
@@ -420,19 +423,28 @@ class SessionConsumer(AsyncWebsocketConsumer):
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 
-    async def admit(self, frame: frames.StudentMessage, conn: Any) -> tuple[Turn | None, str]:
+    async def admit(
+        self, frame: frames.StudentMessage, claim: reply_locks.ReplyClaim
+    ) -> tuple[Turn | None, str, message_trip.Trip | None]:
         """Check a message and store it (once per client id): the turn stored now with its acknowledgement, or None
-        with what the page is sent instead (an acknowledgement again, or a refusal). On the reply's own PostgreSQL
-        connection when it has one (one round trip from the event loop), else on a database thread."""
+        with what the page is sent instead (an acknowledgement again, or a refusal). On the claim's own PostgreSQL
+        connection when it has one, in the one round trip that also declares the reply owed and reads what its plan
+        needs (returned: tutor/message_trip.py); else on a database thread."""
         client_id = frame.client_id
         text = tutoring.HELP_MESSAGES[frame.action] if frame.action else (frame.message or "").strip()
         refused = admission.text_refusal(text, max_chars=MAX_MESSAGE_CHARS)
         if refused is not None:
-            return None, _notice(refused, refused=client_id)
-        if conn is not None:
+            return None, _notice(refused, refused=client_id), None
+        if claim.connection is not None:
+            with_turn = await claim.take_turn_if_free()
             try:
-                admitted = await admission.store_on(
-                    conn, session=self.session, client_id=client_id, text=text, per_minute=MESSAGES_PER_MINUTE
+                trip = await message_trip.send(
+                    claim.connection,
+                    session=self.session,
+                    client_id=client_id,
+                    text=text,
+                    per_minute=MESSAGES_PER_MINUTE,
+                    with_turn=with_turn,
                 )
             except psycopg.Error as exc:
                 # Checked and stored again on a thread. A message the failed round trip did store is found there as a
@@ -440,12 +452,16 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 logger.warning(
                     "session %s: storing a message on its reply's connection failed: %r", self.session.pk, exc
                 )
+                await claim.drop_connection()
             else:
-                if admitted.turn is not None:
+                if trip.turn_locked:
+                    claim.turn_locked_on_server()
+                if (stored := trip.admitted.turn) is not None:
                     # The turn just stored is the acknowledgement as it is: no read to render it.
-                    return admitted.turn, self._render_turn_list([admitted.turn])
-                return None, await self.answer_refused(admitted.facts, client_id)
-        return await db_call(self.admit_here, urgency=db_threads.ADMIT)(client_id, text)
+                    return stored, self._render_turn_list([stored]), trip
+                return None, await self.answer_refused(trip.admitted.facts, client_id), None
+        turn, html = await db_call(self.admit_here, urgency=db_threads.ADMIT)(client_id, text)
+        return turn, html, None
 
     def admit_here(self, client_id: str, text: str) -> tuple[Turn | None, str]:
         """:meth:`admit` through Django's connection, on a database thread."""
@@ -471,10 +487,19 @@ class SessionConsumer(AsyncWebsocketConsumer):
         refused = admission.refusal(facts, per_minute=MESSAGES_PER_MINUTE)
         return _notice(refused or "That message could not be stored. Send it again.", refused=client_id)
 
-    async def plan(self, conn: Any, session_id: int, message: str) -> tutoring.PlannedTurn:
-        """The reply's plan: read on the reply's own connection when it has one (no trip to the database threads
-        before the model is asked), else, or where the ORM's way is needed, on a database thread."""
-        if conn is not None:
+    async def plan(
+        self, conn: Any, session_id: int, message: str, trip: message_trip.Trip | None = None
+    ) -> tutoring.PlannedTurn:
+        """The reply's plan: from what the message's trip read (tutor/message_trip.py), else read on the reply's own
+        connection (no trip to the database threads before the model is asked), else, or where the ORM's way is
+        needed, on a database thread."""
+        if trip is not None and trip.planning_row is not None:
+            planned = tutoring.plan_from_row(
+                session_id, trip.planning_row, message=message, mode=prompt_mode(), started=trip.started
+            )
+            if planned is not None:
+                return planned
+        elif conn is not None:
             try:
                 planned = await tutoring.turn_plan_on(conn, session_id=session_id, message=message, mode=prompt_mode())
             except psycopg.Error as exc:

@@ -27,7 +27,7 @@ import contextlib
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from typing import Any
 
 import psycopg
@@ -35,6 +35,8 @@ from django.conf import settings
 from django.db import connections
 
 logger = logging.getLogger(__name__)
+
+WarmUp = Callable[["psycopg.AsyncConnection[Any]"], Awaitable[None]]
 
 # Advisory locks are keyed by two 32-bit integers; the first says which of this app's locks, the second which session.
 OWED_KEY = 0x7475_0001
@@ -46,8 +48,15 @@ TURN_POLL_SECONDS = 0.05
 # without a reply because another worker hangs.
 TURN_WAIT_SECONDS = 120.0
 
+# The locks as statements with named parameters (``lock_values``), for a caller that sends them at the head of its
+# own query on a claim's connection (tutor/message_trip.py): one round trip for the lock and what it guards.
+OWED_LOCK_SQL = "SELECT pg_advisory_lock_shared(%(owed_key)s, %(session_key)s)"
+TURN_TRY_SQL = "SELECT pg_try_advisory_lock(%(turn_key)s, %(session_key)s)"
+
 # Replies owed in this process, per session, and the gate a recovery holds while it checks for an unanswered turn.
 _OWED: collections.Counter[int] = collections.Counter()
+# Replies of this process holding or waiting for a session's turn lock: while none does, it is taken without a wait.
+_TURN_USERS: collections.Counter[int] = collections.Counter()
 _OWED_GATES: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 _TURN_LOCKS: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -68,6 +77,17 @@ def session_turn_lock(session_id: int) -> asyncio.Lock:
 def _key(session_id: int) -> int:
     # The second key is a signed 32-bit integer; ids beyond it share a lock with another session, which only waits.
     return (session_id & 0xFFFF_FFFF) - (1 << 32 if session_id & 0x8000_0000 else 0)
+
+
+def lock_values(session_id: int) -> dict[str, int]:
+    """The parameters of ``OWED_LOCK_SQL`` and ``TURN_TRY_SQL``."""
+    return {"owed_key": OWED_KEY, "turn_key": TURN_KEY, "session_key": _key(session_id)}
+
+
+def _turn_user_left(session_id: int) -> None:
+    _TURN_USERS[session_id] -= 1
+    if _TURN_USERS[session_id] <= 0:
+        del _TURN_USERS[session_id]
 
 
 def _on_postgresql() -> bool:
@@ -140,14 +160,15 @@ async def _borrow() -> tuple[psycopg.AsyncConnection[Any], bool]:
         await asyncio.wait([_opening[0]])
 
 
-def writer_connected() -> Coroutine[Any, Any, None]:
+def writer_connected(warm_up: WarmUp | None = None) -> Coroutine[Any, Any, None]:
     """Count a socket of this process that may write; start the coroutine returned (a task of its own): it opens a
-    connection for a later reply ahead of the message, while fewer are kept (or being opened) than are kept at most.
+    connection for a later reply ahead of the message, while fewer are kept (or being opened) than are kept at most,
+    and runs ``warm_up`` on it (the queries a message will send, so the server has read what they need).
     A class's sockets connect before its messages come: a connection opened in their burst instead makes each message
     wait for PostgreSQL to start a process, on the machine that is serving the burst."""
     global _writers
     _writers += 1
-    return _open_ahead()
+    return _open_ahead(warm_up)
 
 
 async def writer_disconnected() -> None:
@@ -159,7 +180,7 @@ async def writer_disconnected() -> None:
         await close_kept()
 
 
-async def _open_ahead() -> None:
+async def _open_ahead(warm_up: WarmUp | None) -> None:
     if not _on_postgresql():
         return
     kept = _kept_here()
@@ -170,8 +191,14 @@ async def _open_ahead() -> None:
     conn = None
     try:
         conn = await _connect()
+        if warm_up is not None:
+            await warm_up(conn)
     except (psycopg.Error, OSError) as exc:
         logger.info("no lock connection opened ahead of replies: %r", exc)
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+            conn = None
     finally:
         # Kept before a reply waiting for it resumes (it runs only once this task yields).
         if conn is not None and _writers and _kept_here() is kept and len(kept) < kept_limit():
@@ -243,13 +270,41 @@ class ReplyClaim:
         self._conn = conn
         self._gate = gate  # held by a recovery until it has decided what it answers
         self._released = False
+        # The turn, when taken before ``turn()`` is entered (``take_turn_if_free``, ``turn_locked_on_server``).
+        self._turn_here: asyncio.Lock | None = None
+        self._turn_on_server = False
 
     @property
     def connection(self) -> psycopg.AsyncConnection[Any] | None:
         """The claim's own connection (None on the in-process locks alone): autocommit, on this event loop, free
-        between the claim's lock calls. A message is stored and its reply planned on it (tutor/admission.py,
-        tutoring.turn_plan_on), without a trip to the database threads."""
+        between the claim's lock calls. A message is stored and its reply planned on it (tutor/message_trip.py),
+        without a trip to the database threads."""
         return self._conn
+
+    async def drop_connection(self) -> None:
+        """Close the claim's connection (a query on it failed: its state is unknown), and with it whatever it held;
+        the reply goes on under this process's locks alone."""
+        conn, self._conn = self._conn, None
+        self._turn_on_server = False
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                await conn.close()
+
+    async def take_turn_if_free(self) -> bool:
+        """Take this process's turn lock for the session now, when no reply of this process holds it or waits for
+        it; ``turn()`` then starts with it held. The caller may then ask for the server's turn lock in its own query
+        (``TURN_TRY_SQL``) and say so with ``turn_locked_on_server``."""
+        if _TURN_USERS[self.session_id] or self._turn_here is not None:
+            return False
+        lock = session_turn_lock(self.session_id)
+        _TURN_USERS[self.session_id] += 1
+        await lock.acquire()  # free, with nobody waiting: taken without yielding
+        self._turn_here = lock
+        return True
+
+    def turn_locked_on_server(self) -> None:
+        """The claim's connection holds the session's turn lock (asked for in the caller's own query)."""
+        self._turn_on_server = True
 
     async def __aenter__(self) -> ReplyClaim:
         return self
@@ -260,9 +315,18 @@ class ReplyClaim:
     @contextlib.asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         """Wait until no other reply in the session is being planned, phrased or stored, in any process."""
-        async with session_turn_lock(self.session_id):
-            locked = False
-            if self._conn is not None:
+        lock, self._turn_here = self._turn_here, None
+        locked, self._turn_on_server = self._turn_on_server, False
+        if lock is None:
+            lock = session_turn_lock(self.session_id)
+            _TURN_USERS[self.session_id] += 1
+            try:
+                await lock.acquire()
+            except BaseException:
+                _turn_user_left(self.session_id)
+                raise
+        try:
+            if self._conn is not None and not locked:
                 try:
                     async with asyncio.timeout(TURN_WAIT_SECONDS):
                         while not (locked := await _ask(self._conn, "pg_try_advisory_lock", TURN_KEY, self.session_id)):
@@ -275,6 +339,9 @@ class ReplyClaim:
                 if locked and self._conn is not None:
                     with contextlib.suppress(psycopg.Error):  # a broken connection has released it already
                         await _ask(self._conn, "pg_advisory_unlock", TURN_KEY, self.session_id)
+        finally:
+            lock.release()
+            _turn_user_left(self.session_id)
 
     async def share(self) -> None:
         """Let other replies be owed again, this one among them: a recovery does this once it knows what it answers,
@@ -295,6 +362,10 @@ class ReplyClaim:
         if self._gate is not None:
             self._gate.release()
             self._gate = None
+        if self._turn_here is not None:  # taken ahead for a reply that never started (its message was refused)
+            self._turn_here.release()
+            self._turn_here = None
+            _turn_user_left(self.session_id)
         _OWED[self.session_id] -= 1
         if _OWED[self.session_id] <= 0:
             del _OWED[self.session_id]
@@ -304,8 +375,11 @@ class ReplyClaim:
             await asyncio.shield(_give_back(conn))
 
 
-async def claim_reply(session_id: int) -> ReplyClaim:
+async def claim_reply(session_id: int, *, ask_now: bool = True) -> ReplyClaim:
     """Declare a reply owed in the session, before its student turn is stored.
+
+    With ``ask_now`` false the claim's connection is borrowed but the owed lock not yet asked for: the caller sends
+    ``OWED_LOCK_SQL`` first in its own first query on it (tutor/message_trip.py), or drops the connection.
 
     Without a connection of its own (the server refuses one), the reply goes ahead on the in-process locks alone:
     a student's message is never refused for the sake of the lock.
@@ -315,7 +389,10 @@ async def claim_reply(session_id: int) -> ReplyClaim:
     conn = None
     if _on_postgresql():
         try:
-            conn = await _locked("pg_advisory_lock_shared", OWED_KEY, session_id)
+            if ask_now:
+                conn = await _locked("pg_advisory_lock_shared", OWED_KEY, session_id)
+            else:
+                conn, _ = await _borrow()
         except (psycopg.Error, OSError) as exc:
             logger.warning("replying in session %s on this process's locks only: %r", session_id, exc)
     return ReplyClaim(session_id, conn)

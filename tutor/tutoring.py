@@ -184,9 +184,9 @@ def turn_plan_for(*, session_id: int, message: str | None, mode: str = "paraphra
     started = time.monotonic()
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(_planning_sql(), [Turn.Role.SYSTEM.value, session_id])
+            cursor.execute(planning_sql(), planning_values(session_id))
             row = cursor.fetchone()
-        planned = None if row is None else _plan_from_row(session_id, row, message=message, mode=mode, started=started)
+        planned = None if row is None else plan_from_row(session_id, row, message=message, mode=mode, started=started)
         if planned is not None:
             return planned
     session = TutoringSession.objects.select_related("assignment", "problem").get(pk=session_id)
@@ -200,16 +200,22 @@ async def turn_plan_on(
     event loop: no trip to the database threads before the model is asked. None where planning must take the ORM's
     way (the problem's content is not held in this process): the caller then plans with :func:`turn_plan_for`."""
     started = time.monotonic()
-    cursor = await conn.execute(_planning_sql(), [Turn.Role.SYSTEM.value, session_id])
+    cursor = await conn.execute(planning_sql(), planning_values(session_id))
     row = await cursor.fetchone()
-    return None if row is None else _plan_from_row(session_id, row, message=message, mode=mode, started=started)
+    return None if row is None else plan_from_row(session_id, row, message=message, mode=mode, started=started)
+
+
+def planning_values(session_id: int) -> dict[str, Any]:
+    """The parameters of :func:`planning_sql`."""
+    return {"session": session_id, "system_role": Turn.Role.SYSTEM.value}
 
 
 @lru_cache(maxsize=1)
-def _planning_sql() -> str:
+def planning_sql() -> str:
     """The session, its problem's text and content hash, its assignment's limits (with what the student's other
     sessions of the assignment spent, where it caps the total), its dialogue, and the learner's mastery of every
-    skill the problem or its steps are tagged with (state, else the fitted prior), in one row."""
+    skill the problem or its steps are tagged with (state, else the fitted prior), in one row. Named parameters
+    (:func:`planning_values`), so the statement can be sent with others in one query (tutor/message_trip.py)."""
     session, problem, assignment = (m._meta.db_table for m in (TutoringSession, Problem, Assignment))
     turn, skill = Turn._meta.db_table, Skill._meta.db_table
     state, params = SkillState._meta.db_table, SkillParameters._meta.db_table
@@ -222,7 +228,7 @@ def _planning_sql() -> str:
                    WHERE o.assignment_id = s.assignment_id AND o.student_id = s.student_id AND o.id <> s.id
                ) END,
                (SELECT COALESCE(json_agg(json_build_array(t.role, t.text) ORDER BY t.seq), '[]')::text
-                  FROM "{turn}" t WHERE t.session_id = s.id AND t.role <> %s),
+                  FROM "{turn}" t WHERE t.session_id = s.id AND t.role <> %(system_role)s),
                (SELECT COALESCE(json_agg(json_build_array(k.code, ks.mastery, kp.prior)), '[]')::text
                   FROM "{skill}" k
                   LEFT JOIN "{state}" ks ON ks.skill_id = k.id AND ks.learner_id = s.student_id
@@ -231,13 +237,14 @@ def _planning_sql() -> str:
           FROM "{session}" s
           JOIN "{problem}" p ON p.id = s.problem_id
           LEFT JOIN "{assignment}" a ON a.id = s.assignment_id
-         WHERE s.id = %s
+         WHERE s.id = %(session)s
     """  # noqa: S608
 
 
-def _plan_from_row(session_id: int, row: Any, *, message: str | None, mode: str, started: float) -> PlannedTurn | None:
-    """The plan from the planning query's row; None when the problem's content is not held here (or tags other
-    skills than the stored problem does: edited in the admin since it was built), for the ORM's way to plan."""
+def plan_from_row(session_id: int, row: Any, *, message: str | None, mode: str, started: float) -> PlannedTurn | None:
+    """The plan from the planning query's row (:func:`planning_sql`); None when the problem's content is not held
+    here (or tags other skills than the stored problem does: edited in the admin since it was built), for the ORM's
+    way to plan."""
     (problem_id, content_hash, problem_text, state_json, assignment_id, per_problem, tells, total, used_json,
      history_json, skills_json) = row  # fmt: skip
     kept = _domain_problems.get((problem_id, content_hash))

@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from tests.integration.conftest import World
-from tutor import admission, consumers, db_threads, reply_locks, services, tutoring
+from tutor import admission, consumers, db_threads, message_trip, reply_locks, services, tutoring
 from tutor.models import Turn, TutoringSession
 
 from .conftest import open_socket, say, until_final
@@ -32,7 +32,11 @@ async def conn(world_tx: World) -> AsyncIterator[Any]:
 
 
 async def store(conn: Any, session: TutoringSession, text: str, client_id: str, per_minute: int = 20) -> Any:
-    return await admission.store_on(conn, session=session, client_id=client_id, text=text, per_minute=per_minute)
+    """The message's trip to the database, without the turn (tutor/message_trip.py): what it stored, or not."""
+    trip = await message_trip.send(
+        conn, session=session, client_id=client_id, text=text, per_minute=per_minute, with_turn=False
+    )
+    return trip.admitted
 
 
 @database_sync_to_async

@@ -7,6 +7,7 @@ gets a fresh one here), so only what the database shares between processes can k
 from __future__ import annotations
 
 import asyncio
+import collections
 from typing import Any
 
 import pytest
@@ -37,6 +38,14 @@ def slow_paraphrase(pause: float = 0.05) -> Any:
         await writer.drain()
 
     return respond
+
+
+class NobodyHere(collections.Counter[int]):
+    """This process's count of replies holding or awaiting a session's turn, as each reply of a test sees it when
+    it stands for a process of its own: none."""
+
+    def __getitem__(self, session_id: int) -> int:
+        return 0
 
 
 def on_postgresql() -> None:
@@ -91,13 +100,15 @@ async def test_replies_from_two_processes_are_each_planned_from_the_state_the_ot
     server = await serve(slow_paraphrase())
     llm_backend("openai", server.url)
     settings.TUTOR_LLM_PROMPT_MODE = "paraphrase"  # the model is given the draft it says
-    # Each reply as if on a worker of its own: no in-process lock is shared between them.
+    # Each reply as if on a worker of its own: no in-process lock is shared between them, and each takes what it
+    # sees as its process's turn lock ahead, asking for the server's in its message's query.
     monkeypatch.setattr(reply_locks, "session_turn_lock", lambda session_id: asyncio.Lock())
+    monkeypatch.setattr(reply_locks, "_TURN_USERS", NobodyHere())
     planned_from: list[int] = []
     plan = consumers.SessionConsumer.plan
 
-    async def recording_plan(self: Any, conn: Any, session_id: int, message: str) -> tutoring.PlannedTurn:
-        planned = await plan(self, conn, session_id, message)
+    async def recording_plan(self: Any, conn: Any, session_id: int, message: str, trip: Any) -> tutoring.PlannedTurn:
+        planned = await plan(self, conn, session_id, message, trip)
         planned_from.append(planned.based_on_turns)
         return planned
 
