@@ -5,7 +5,8 @@
 For every student profile (see ``pedagogy.simulate.PROFILES``, adversarial ones included) it runs ``--sessions``
 sessions on GSM8K problems drawn at random and prints, per profile: success rate, steps told / steps (telling rate),
 student messages to solve, final-answer leaks in delivered replies, guard rejections (of the careless model's replies
-and of template realizations), fallbacks to the minimal reply, and planner time per turn (p50/p99). A careless model
+and of template realizations), model replies completed with the plan's missing parts instead of replaced, fallbacks to
+the minimal reply, and planner time per turn (p50/p99). A careless model
 that breaks the plan in ``--model-error-rate`` of its replies stands in for a language model, so the guard is
 exercised on every run. The last line is JSON.
 """
@@ -69,6 +70,7 @@ def summarize(results: list[SessionResult]) -> dict[str, Any]:
         "guard_rejections_model": sum(r.model_rejections for r in results),
         "guard_rejections_template": sum(r.template_rejections for r in results),
         "fallbacks": sum(r.fallbacks for r in results),
+        "completed": sum(r.completions for r in results),
         "flagged_sessions": sum(1 for r in results if r.flags),
         "turns": len(timings_ms),
         "planner_ms_p50": percentile(timings_ms, 50),
@@ -115,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
     header = (
         f"{'profile':<14}{'sessions':>9}{'success':>9}{'told/steps':>11}{'msgs':>6}{'leaks':>6}"
-        f"{'rej.model':>10}{'rej.tmpl':>9}{'fallback':>9}{'p50 ms':>8}{'p99 ms':>8}{'cpu p99':>8}"
+        f"{'rej.model':>10}{'completed':>10}{'rej.tmpl':>9}{'fallback':>9}{'p50 ms':>8}{'p99 ms':>8}{'cpu p99':>8}"
     )
     print(f"GSM8K problems usable: {len(trees)} from {args.data}")
     print(header)
@@ -124,7 +126,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:<14}{row['sessions']:>9}{row['success_rate']:>9.1%}{row['telling_rate']:>11.1%}"
             f"{(msgs if msgs is not None else float('nan')):>6.0f}{row['final_answer_leaks']:>6}"
-            f"{row['guard_rejections_model']:>10}{row['guard_rejections_template']:>9}{row['fallbacks']:>9}"
+            f"{row['guard_rejections_model']:>10}{row['completed']:>10}{row['guard_rejections_template']:>9}"
+            f"{row['fallbacks']:>9}"
             f"{row['planner_ms_p50']:>8.3f}{row['planner_ms_p99']:>8.3f}{row['planner_cpu_ms_p99']:>8.3f}"
         )
     checks = {

@@ -562,12 +562,10 @@ class OpenAICompatibleLLM:
         error: BaseException | None = None
         for _attempt in range(self.connect_retries + 1):
             try:
-                return await asyncio.wait_for(
-                    asyncio.open_connection(
+                async with asyncio.timeout(self._timeout(self.connect_timeout, deadline)):
+                    return await asyncio.open_connection(
                         self.endpoint.host, self.endpoint.port, ssl=context, limit=self.max_line_bytes
-                    ),
-                    timeout=self._timeout(self.connect_timeout, deadline),
-                )
+                    )
             except (OSError, TimeoutError) as exc:
                 error = exc
         where = f"{self.endpoint.host}:{self.endpoint.port}"
@@ -589,13 +587,15 @@ class OpenAICompatibleLLM:
             headers.append(f"Authorization: Bearer {self.api_key}")
         writer.write(("\r\n".join(headers) + "\r\n\r\n").encode("latin-1") + payload)
         try:
-            await asyncio.wait_for(writer.drain(), timeout=self._timeout(self.read_timeout, deadline))
+            async with asyncio.timeout(self._timeout(self.read_timeout, deadline)):
+                await writer.drain()
         except (OSError, TimeoutError) as exc:
             raise TutorLLMError(f"sending the request to the model server failed: {exc!r}") from exc
 
     async def _readline(self, reader: asyncio.StreamReader, deadline: float | None) -> bytes:
         try:
-            return await asyncio.wait_for(reader.readline(), timeout=self._timeout(self.read_timeout, deadline))
+            async with asyncio.timeout(self._timeout(self.read_timeout, deadline)):
+                return await reader.readline()
         except TimeoutError as exc:
             raise self._stalled(deadline) from exc
         except (OSError, ValueError, asyncio.LimitOverrunError) as exc:
@@ -603,7 +603,8 @@ class OpenAICompatibleLLM:
 
     async def _readexactly(self, reader: asyncio.StreamReader, size: int, deadline: float | None) -> bytes:
         try:
-            return await asyncio.wait_for(reader.readexactly(size), timeout=self._timeout(self.read_timeout, deadline))
+            async with asyncio.timeout(self._timeout(self.read_timeout, deadline)):
+                return await reader.readexactly(size)
         except TimeoutError as exc:
             raise self._stalled(deadline) from exc
         except asyncio.IncompleteReadError as exc:

@@ -432,7 +432,7 @@ def check_reply(
     if foreign is not None:
         reasons.append(f"is written in {foreign[0].title()}, not {context.language.title()} ({foreign[1][:60]!r})")
     if not partial and plan.asks_question and "?" not in text:
-        reasons.append("the move asks a question but the reply asks none")
+        reasons.append(_ASKS_NONE)
     if phrased and not partial:
         reasons += _dropped_content(text, plan)
     return GuardVerdict(not reasons, tuple(reasons))
@@ -442,15 +442,31 @@ def _content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _FILLER}
 
 
+_DROPPED = "drops the plan's "
+_ASKS_NONE = "the move asks a question but the reply asks none"
+
+
+def says_too_little(reasons: Sequence[str]) -> bool:
+    """Whether every reason a reply failed is something it left out (the plan's hint, feedback, worked example or
+    question), not something it said: such a reply is completed, and nothing it said was wrong."""
+    return all(reason.startswith(_DROPPED) or reason == _ASKS_NONE for reason in reasons)
+
+
 def _dropped_content(text: str, plan: TurnPlan) -> list[str]:
     """The plan's hint, feedback, worked example and question must survive the phrasing (a hint is counted only
     when its content reaches the student): a reply that swaps them for pleasantries
     ("I'm here to help, what do you need?") passes every other rule and teaches nothing."""
+    return [_DROPPED + label for label, _ in missing_content(text, plan)]
+
+
+def missing_content(text: str, plan: TurnPlan) -> list[tuple[str, str]]:
+    """The parts of the plan (label, the planner's wording) that ``text`` does not carry, in the order a reply says
+    them: feedback, hint, worked example, question."""
     said = _content_words(text)
-    reasons = []
+    missing = []
     for label, wanted in (
-        ("hint", plan.hint),
         ("feedback", plan.feedback),
+        ("hint", plan.hint),
         ("worked example", plan.example),
         ("question", plan.question),
     ):
@@ -458,8 +474,8 @@ def _dropped_content(text: str, plan: TurnPlan) -> list[str]:
             continue
         words = _content_words(wanted)
         if len(words) >= 3 and len(words & said) < MIN_CONTENT_KEPT * len(words):
-            reasons.append(f"drops the plan's {label}")
-    return reasons
+            missing.append((label, wanted))
+    return missing
 
 
 def first_passing(candidates: Sequence[str], plan: TurnPlan, context: GuardContext) -> tuple[int, GuardVerdict]:

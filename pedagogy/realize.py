@@ -22,7 +22,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pedagogy.guard import GuardContext, GuardVerdict, check_reply
+from pedagogy.guard import GuardContext, GuardVerdict, check_reply, missing_content, releasable_prefix
 from pedagogy.plan import TurnPlan
 
 # Templates speak to a 10-14 year old: short sentences, plain words, warm but not gushing. Each is filled from the
@@ -787,8 +787,61 @@ class Delivery:
     """The reply a student sees, where it came from, and every guard rejection on the way."""
 
     text: str
-    source: str  # "model", "template" or "fallback"
+    source: str  # "model", "model+plan" (completed: :func:`completed`), "template" or "fallback"
     rejections: tuple[tuple[str, GuardVerdict], ...] = ()
+
+    @property
+    def phrased_by_model(self) -> bool:
+        return self.source in ("model", COMPLETED)
+
+
+# A model's reply kept after the guard refused it whole: the whole, or the start the page already showed, with the
+# plan's wording of what it left out added after it where needed.
+COMPLETED = "model+plan"
+_SENTENCE_OR_CLAUSE_END = (".", "?", "!", ";", ":", ",")
+
+
+def _kept_words(
+    model_reply: str | None, shown: str | None, plan: TurnPlan, context: GuardContext, last: str | None
+) -> tuple[str, str] | None:
+    """When the model's whole reply fails, what of its words may stay, with its source: the whole completed with
+    what it left out of the plan (what it said wrong, it still says: that fails again); else the part the page
+    shows, as it is or completed. Whatever is kept passes the whole guard; None when nothing does."""
+
+    def passes(text: str) -> bool:
+        return _normal(text) != last and check_reply(text, plan, context, phrased=True).ok
+
+    whole = completed(model_reply, plan) if model_reply else None
+    if whole is not None and passes(whole):
+        return whole, COMPLETED
+    start = (shown or "").strip()
+    if start and start != (model_reply or "").strip():
+        if passes(start):
+            return start, COMPLETED
+        whole = completed(start, plan)
+        if whole is not None and passes(whole):
+            return whole, COMPLETED
+    return None
+
+
+def completed(model_reply: str, plan: TurnPlan) -> str | None:
+    """A model's reply that says the plan only in part, completed with the planner's own wording of what it left out
+    (feedback, hint, worked example, question, in that order); None when nothing is missing or nothing is left.
+
+    A streamed reply's start is on the student's page before its end is judged: completing it, rather than replacing
+    it with the template, lets that text stay and grow into the stored reply. A reply cut off mid-sentence (the
+    model ran out of tokens) is completed after its last sentence or clause, the part the page may have shown.
+    """
+    base = model_reply.strip()
+    if not base.endswith(_SENTENCE_OR_CLAUSE_END):
+        base = releasable_prefix(base).strip()
+    parts = [wanted for _, wanted in missing_content(base, plan)]
+    # A move that asks must end on a question: the plan's, when the reply asks none (however short the question).
+    if plan.asks_question and plan.question and "?" not in base and plan.question not in parts:
+        parts.append(plan.question)
+    if not parts or not base:
+        return None
+    return " ".join([base, *parts])
 
 
 REPEAT = "repeats the previous reply"
@@ -797,10 +850,22 @@ REPEAT = "repeats the previous reply"
 _TEMPLATE_TRIES = 6
 
 
-def deliver(model_reply: str | None, plan: TurnPlan, context: GuardContext, *, previous: str | None = None) -> Delivery:
-    """The model's reply if it passes the guard, else the template realization, else the minimal safe reply.
+def deliver(
+    model_reply: str | None,
+    plan: TurnPlan,
+    context: GuardContext,
+    *,
+    previous: str | None = None,
+    shown: str | None = None,
+    stopped: GuardVerdict | None = None,
+) -> Delivery:
+    """The model's reply if it passes the guard, else the model's words kept (:func:`_kept_words`), else the
+    template realization, else the minimal safe reply.
 
-    ``previous`` is the session's last tutor text: no reply may repeat it, from any source.
+    ``previous`` is the session's last tutor text: no reply may repeat it, from any source. ``shown`` is the start of
+    the model's reply the student already reads (it was streamed, each part passed as it went); ``model_reply`` is
+    None when there is no whole reply to judge: the model failed, or was stopped at a part the guard refused
+    (``stopped``, its verdict, recorded as the model's rejection).
     """
     rejections: list[tuple[str, GuardVerdict]] = []
     last = _normal(previous) if previous else None
@@ -812,6 +877,11 @@ def deliver(model_reply: str | None, plan: TurnPlan, context: GuardContext, *, p
         if verdict.ok:
             return Delivery(model_reply, "model", tuple(rejections))
         rejections.append(("model", verdict))
+    elif stopped is not None:
+        rejections.append(("model", stopped))
+    kept = _kept_words(model_reply, shown, plan, context, last)
+    if kept is not None:
+        return Delivery(kept[0], kept[1], tuple(rejections))
     avoid = (previous,) if previous else ()
     for i, text in enumerate(_avoiding(plan, plan.seed, avoid)):
         if i >= _TEMPLATE_TRIES:

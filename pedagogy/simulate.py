@@ -23,7 +23,7 @@ from pedagogy.guard import GuardContext
 from pedagogy.numbers import format_number
 from pedagogy.plan import HintBudget, TurnPlan
 from pedagogy.planner import plan_turn
-from pedagogy.realize import deliver, realize
+from pedagogy.realize import COMPLETED, deliver, realize
 from pedagogy.state import DialogueState
 from pedagogy.tree import QuestionTree, TreeNode
 
@@ -328,6 +328,8 @@ class SessionResult:
     transcript: list[tuple[str, str]]
     # The move of each tutor turn in the transcript, in order ("focus", "probing", "telling", "generic").
     tutor_moves: list[str] = field(default_factory=list)
+    # Model replies kept with the plan's missing parts added (pedagogy.realize.completed) rather than replaced.
+    completions: int = 0
 
 
 def run_session(
@@ -359,7 +361,7 @@ def run_session(
     tutor_moves: list[str] = []
     timings: list[int] = []
     cpu_timings: list[int] = []
-    leaks = model_rejections = template_rejections = fallbacks = messages = 0
+    leaks = model_rejections = template_rejections = fallbacks = completions = messages = 0
     plan: TurnPlan | None = None
     previous: str | None = None  # the last tutor text, which the next reply must not repeat
     while True:
@@ -375,6 +377,7 @@ def run_session(
             else:
                 template_rejections += 1
         fallbacks += delivery.source == "fallback"
+        completions += delivery.source == COMPLETED
         if final is not None and not plan.solved and leaked(delivery.text, final):
             leaks += 1
         dialogue.append(delivery.text)
@@ -404,6 +407,7 @@ def run_session(
         model_rejections=model_rejections,
         template_rejections=template_rejections,
         fallbacks=fallbacks,
+        completions=completions,
         planner_ns=timings,
         planner_cpu_ns=cpu_timings,
         flags=tuple(state.flags),

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from pedagogy.guard import says_too_little
 from pedagogy.planner import DEFAULT_POLICY
+from pedagogy.realize import COMPLETED
 
 # A pause longer than this between two turns counts only this long: a tab left open over lunch is not work.
 IDLE_CAP_SECONDS = 300
@@ -131,11 +133,15 @@ def _spent_last_hint(plan: Mapping[str, Any]) -> bool:
 
 
 def _model_reply_replaced(verdict: Mapping[str, Any]) -> bool:
-    """The guard rejected the model's reply and the student got another (the template's) instead."""
+    """The guard rejected the model's reply for something it said, or replaced it with the template. A reply kept
+    and completed because it only left out part of the plan (source ``model+plan``) is not worth the teacher's look."""
     rejections = verdict.get("rejections")
     if not isinstance(rejections, list):
         return False
-    return any(isinstance(r, Mapping) and r.get("source") == "model" for r in rejections)
+    refused = [r for r in rejections if isinstance(r, Mapping) and r.get("source") == "model"]
+    if verdict.get("source") == COMPLETED:
+        return any(not says_too_little([str(reason) for reason in r.get("reasons") or ()]) for r in refused)
+    return bool(refused)
 
 
 def _times(count: int) -> str:

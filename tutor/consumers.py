@@ -17,6 +17,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -29,7 +30,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from models.backends import TutorLLMError
-from pedagogy.guard import check_reply, releasable_prefix
+from pedagogy.guard import GuardVerdict, check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
 from . import (
@@ -148,6 +149,16 @@ def _after_warm_up() -> None:
     if not _warmed_up:
         _warmed_up = True
         gc.freeze()
+
+
+@dataclass(frozen=True)
+class Streamed:
+    """A model reply as streamed: its whole text (None when there is none to judge), what the page shows, and the
+    guard's verdict where it stopped the reply mid-stream."""
+
+    text: str | None
+    shown: str
+    stopped: GuardVerdict | None = None
 
 
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
@@ -329,8 +340,15 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 start = {"type": "reply.start", "bubble": bubble}
                 session_fanout.deliver_here(group, start)
                 await session_fanout.send_to_others(layer, group, start, watchers_elsewhere)
-                model_reply = await self.stream_model(opened, planned, bubble, watchers_elsewhere)
-                delivery = deliver(model_reply, planned.plan, planned.context, previous=planned.previous)
+                streamed = await self.stream_model(opened, planned, bubble, watchers_elsewhere)
+                delivery = deliver(
+                    streamed.text,
+                    planned.plan,
+                    planned.context,
+                    previous=planned.previous,
+                    shown=streamed.shown,
+                    stopped=streamed.stopped,
+                )
                 completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
             except Exception:
                 logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
@@ -364,21 +382,23 @@ class SessionConsumer(AsyncWebsocketConsumer):
         planned: tutoring.PlannedTurn,
         bubble: str,
         watchers_elsewhere: list[str] | None,
-    ) -> str | None:
-        """The model's whole reply, streamed to the page as it comes; None when the model failed, is off, or broke
-        the plan mid-reply.
+    ) -> Streamed:
+        """The model's whole reply, streamed to the page as it comes, and what the page shows of it; no whole reply
+        when the model is off, failed, or broke the plan mid-reply.
 
         Only text the guard has already passed reaches the page, and only text it can never take back: the reply
         goes out a sentence or clause at a time (up to punctuation and a space), each piece once the partial check
         passes everything up to it, so a number still being written ("three" of "three half-hours") is never judged
         alone, and what the page shows only ever grows into the stored reply. At the first sentence or clause the
-        plan forbids, streaming stops and the turn falls back to the template; the student never sees that text.
+        plan forbids, streaming stops: the student never sees that clause. What they do see stays where the guard
+        lets it (pedagogy.realize.deliver: completed with what the plan says and it did not); the template replaces
+        it only when nothing of it may stay.
 
         The reply's first text is urgent work (tutor/urgent_work.py); each later piece waits for the urgent work of
         the moment: another student's first words matter more than this reply's next ones.
         """
         if opened is None:
-            return None
+            return Streamed(None, "")
         layer, group = self.channel_layer, session_group(planned.session_id)
         plan, context = planned.plan, planned.context
         pieces: list[str] = []
@@ -401,8 +421,8 @@ class SessionConsumer(AsyncWebsocketConsumer):
                         # which under load is most of a turn's CPU.
                         verdict = check_reply(ready, plan, context, partial=True)
                         if not verdict.ok:
-                            logger.info("model reply withdrawn mid-stream: %s", "; ".join(verdict.reasons))
-                            return None
+                            logger.info("model reply stopped mid-stream: %s", "; ".join(verdict.reasons))
+                            return Streamed(None, shown, verdict)
                         passed = ready
                     if len(passed.strip()) > len(shown) and flush_due(time.monotonic(), sent_at):
                         shown, sent_at = passed.strip(), time.monotonic()
@@ -412,14 +432,14 @@ class SessionConsumer(AsyncWebsocketConsumer):
                         if first_text is not None:
                             first_text.end()
         except (TutorLLMError, TimeoutError) as exc:
-            logger.warning("tutor model failed, using the template: %s", exc)
-            return None
+            logger.warning("tutor model failed: %s", exc)
+            return Streamed(None, shown)
         finally:
             if first_text is not None:
                 first_text.end()
             # Leaving early (a withdrawn reply) stops the generation at once, not at garbage collection.
             await opened.close()
-        return "".join(pieces).strip() or None
+        return Streamed("".join(pieces).strip() or None, shown)
 
     # -- to the browser (group events) ---------------------------------------------------------------------
 

@@ -540,7 +540,7 @@ def turn_complete(*, planned: PlannedTurn, delivery: Delivery, backend: str) -> 
         move=f"{plan.move}:{plan.sub_kind}",
         plan={**plan.to_json(), "planner_ms": round(planned.planner_ms, 2)},
         guard_verdict=_verdict_json(delivery),
-        backend=backend if delivery.source == "model" else "template",
+        backend=backend if delivery.phrased_by_model else "template",
         latency_ms=latency_ms,
     )
     session.dialogue_state = planned.state.to_json()

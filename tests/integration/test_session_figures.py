@@ -104,6 +104,19 @@ def test_hidden_requests_and_rapid_guessing_are_counted_from_the_turns_flags() -
     assert "answer_requests" not in flags  # one request is not yet a pattern
 
 
+def test_a_kept_start_of_a_reply_the_guard_stopped_for_what_it_said_is_still_flagged() -> None:
+    start = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+    def tutor(seq: int, reasons: list[str]) -> TurnRecord:
+        verdict = {"source": "model+plan", "ok": False, "rejections": [{"source": "model", "reasons": reasons}]}
+        return TurnRecord(seq, "tutor", "Good start. Which operation?", start, {"intent": "unclear"}, verdict)
+
+    only_left_out = [tutor(1, ["drops the plan's question", "the move asks a question but the reply asks none"])]
+    said_wrong = [tutor(1, ["reveals 12 (as '12')", "drops the plan's question"])]
+    assert "guard_replaced" not in compute(only_left_out, steps=2, solved=False).flags
+    assert compute(said_wrong, steps=2, solved=False).flags["guard_replaced"]["count"] == 1
+
+
 def test_a_model_reply_the_guard_replaced_is_flagged_at_the_tutor_turn(world: World) -> None:
     # The stand-in model gives the final answer away; the guard replaces it with the template's wording.
     session = say(world.session, ["I don't know"], model_reply="The answer is 12 dollars.")
@@ -114,6 +127,19 @@ def test_a_model_reply_the_guard_replaced_is_flagged_at_the_tutor_turn(world: Wo
     assert replaced.guard_verdict["rejections"][0]["source"] == "model"
     assert "12 dollars" not in replaced.text
     assert flags["guard_replaced"] == {"seq": 3, "count": 1, "label": "The guard replaced a model reply once"}
+
+
+def test_a_model_reply_completed_with_the_plans_wording_is_not_flagged_as_replaced(world: World) -> None:
+    # Harmless but without the plan's question: kept, with the plan's wording after it.
+    session = say(world.session, ["I don't know"], model_reply="Let's look at this together.")
+    session_figures.figures_refresh(session_ids=[session.pk])
+    flags = SessionFigures.objects.get(session=session).flags
+
+    completed = Turn.objects.get(session=session, seq=3)
+    assert completed.guard_verdict["source"] == "model+plan"
+    assert completed.text.startswith("Let's look at this together. ")
+    assert completed.backend == "openai:stand-in"
+    assert "guard_replaced" not in flags
 
 
 def test_stuck_and_hint_budget_flags(world: World) -> None:

@@ -19,7 +19,9 @@ from pedagogy.realize import (
     _REFLECT,
     _SAFE,
     _TAIL,
+    COMPLETED,
     REPEAT,
+    completed,
     deliver,
     realize,
     safe_reply,
@@ -469,6 +471,48 @@ def test_delivery_keeps_a_good_model_reply(bake_sale: Problem) -> None:
     plans, _ = talk(bake_sale, ["help"])
     reply = "Good thinking so far! Notice that each tray holds the same number of cookies. How many does Maya bake?"
     assert deliver(reply, plans[-1], GuardContext(bake_sale.text, ())).source == "model"
+
+
+HINT = "Sharing equally means splitting into groups of the same size."
+ASK = "Which operation shares the pencils equally between the boxes?"
+GENERIC = "Let's look at this together. Think about what the problem tells you and what it asks you to find."
+
+
+def test_a_model_reply_that_leaves_out_the_plans_hint_and_question_is_completed_with_them() -> None:
+    plan = hand("hint", hint=HINT, question=ASK)
+    delivery = deliver(GENERIC, plan, CONTEXT)
+    # What the page may already show stays: the plan's wording of what it left out follows it, hint first.
+    assert delivery.source == COMPLETED and delivery.phrased_by_model
+    assert delivery.text == f"{GENERIC} {HINT} {ASK}"
+    [(source, verdict)] = delivery.rejections
+    assert source == "model" and {"drops the plan's hint", "drops the plan's question"} <= set(verdict.reasons)
+    assert check_reply(delivery.text, plan, CONTEXT, phrased=True).ok
+
+
+def test_a_reply_cut_off_mid_sentence_is_completed_after_its_last_clause() -> None:
+    plan = hand("hint", hint=HINT, question=ASK)
+    assert completed(GENERIC + " Which step would", plan) == f"{GENERIC} {HINT} {ASK}"
+    # A clause the page shows ends with its mark: nothing of it is cut.
+    assert completed("Let's see, which", plan) == f"Let's see, {HINT} {ASK}"
+    assert completed("Which step would", plan) is None  # nothing the page could show: the template instead
+    assert completed(f"Think about it. {HINT} {ASK}", plan) is None  # nothing is missing
+
+
+def test_the_part_of_a_failing_reply_the_page_shows_stays_and_is_completed() -> None:
+    plan = hand("hint", hint=HINT, question=ASK)
+    # The whole reply gives the answer away; its first sentence was already streamed to the page.
+    delivery = deliver("Good start. It's 24 pencils.", plan, CONTEXT, shown="Good start.")
+    assert delivery.source == COMPLETED and delivery.text == f"Good start. {HINT} {ASK}"
+    # A model stopped mid-reply (no whole reply to judge) keeps what was shown too.
+    assert deliver(None, plan, CONTEXT, shown="Good start.").text == f"Good start. {HINT} {ASK}"
+    # Nothing shown, nothing kept: the template.
+    assert deliver(None, plan, CONTEXT, shown="").source == "template"
+
+
+def test_a_reply_that_breaks_another_rule_is_replaced_not_completed() -> None:
+    plan = hand("hint", hint=HINT, question=ASK)
+    delivery = deliver("Let's look at this together. It's 24 pencils.", plan, CONTEXT)
+    assert delivery.source == "template" and "24" not in delivery.text
 
 
 def test_delivery_rejects_a_model_reply_that_repeats_the_previous_one(bake_sale: Problem) -> None:
