@@ -472,8 +472,9 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 logger.warning(
                     "session %s: storing a message on its reply's connection failed: %r", self.session.pk, exc
                 )
-                await claim.drop_connection()
+                await claim.drop_connection(turn_maybe_locked=with_turn)
             else:
+                claim.owed_locked_on_server()
                 if trip.turn_locked:
                     claim.turn_locked_on_server()
                 if (stored := trip.admitted.turn) is not None:

@@ -9,11 +9,13 @@ whose reply is merely under way:
   nobody is going to answer.
 - *turn* (exclusive): held while a reply is planned, phrased by the model and stored.
 
-On PostgreSQL both are advisory locks held on a connection of the reply's own, not a transaction's: the model's
-phrasing streams for seconds outside any transaction, and PostgreSQL releases a connection's locks when it closes,
-also when the process holding it is killed. A reply's connection is kept for a later reply once all its locks are let
-go (``TUTOR_REPLY_LOCK_CONNECTIONS`` per process): opening one makes the server start a process, several milliseconds
-of CPU on the machine that is serving a class's burst of messages. The in-process locks in front of them keep a
+On PostgreSQL both are advisory locks held on a connection, not a transaction: the model's phrasing streams for
+seconds outside any transaction, and PostgreSQL releases a connection's locks when it closes, also when the process
+holding it is killed. A reply has a connection to itself while the process holds fewer than
+``TUTOR_REPLY_LOCK_CONNECTIONS``; past that many replies at once (or when the server refuses another connection) it
+shares the one lent to the fewest, and lets go of its own session's locks alone. A connection is kept for a later
+reply once no reply holds it: opening one makes the server start a process, several milliseconds of CPU on the
+machine that is serving a class's burst of messages. The in-process locks in front of them keep a
 worker's own replies queueing without a connection each waiting on the server; on SQLite (the embedded default, one
 process) they are the whole story. Whatever happens to these locks, ``tutoring.turn_complete`` still re-plans a
 stale plan under the session's row lock, so a dialogue state is never overwritten from an older one.
@@ -52,6 +54,9 @@ TURN_WAIT_SECONDS = 120.0
 # own query on a claim's connection (tutor/message_trip.py): one round trip for the lock and what it guards.
 OWED_LOCK_SQL = "SELECT pg_advisory_lock_shared(%(owed_key)s, %(session_key)s)"
 TURN_TRY_SQL = "SELECT pg_try_advisory_lock(%(turn_key)s, %(session_key)s)"
+
+_OWED_SHARED = ("pg_advisory_lock_shared", OWED_KEY)
+_TURN_HOLD = ("pg_advisory_unlock", TURN_KEY)
 
 # Replies owed in this process, per session, and the gate a recovery holds while it checks for an unanswered turn.
 _OWED: collections.Counter[int] = collections.Counter()
@@ -110,6 +115,9 @@ async def _connect() -> psycopg.AsyncConnection[Any]:
 # works only on its own loop: tests run one loop per test).
 _kept: list[psycopg.AsyncConnection[Any]] = []
 _kept_loop: asyncio.AbstractEventLoop | None = None
+# Connections lent to claims now, with how many claims each is lent to: past ``kept_limit()`` connections in use, a
+# claim shares the one lent to the fewest (each claim's locks are its own session's, and lets go of only those).
+_lent: dict[psycopg.AsyncConnection[Any], int] = {}
 # Connections being opened ahead of the replies that will need them (``writer_connected``), each done when kept.
 _opening: list[asyncio.Future[None]] = []
 # This process's sockets that may write (``writer_connected``): connections are opened ahead only while there are any.
@@ -120,9 +128,9 @@ _inherited: list[psycopg.AsyncConnection[Any]] = []
 
 
 def _forget_kept_in_child() -> None:
-    global _kept, _kept_loop, _writers
-    _inherited.extend(_kept)
-    _kept, _kept_loop, _writers = [], None, 0
+    global _kept, _kept_loop, _writers, _lent
+    _inherited.extend([*_kept, *_lent])
+    _kept, _kept_loop, _writers, _lent = [], None, 0, {}
     _opening.clear()
 
 
@@ -138,26 +146,50 @@ def _kept_here() -> list[psycopg.AsyncConnection[Any]]:
     global _kept_loop
     loop = asyncio.get_running_loop()
     if _kept_loop is not loop:
-        for conn in _kept:
+        for conn in [*_kept, *_lent]:
             conn.pgconn.finish()  # its loop no longer runs: close the socket without it
         _kept.clear()
+        _lent.clear()
         _opening.clear()
         _kept_loop = loop
     return _kept
 
 
 async def _borrow() -> tuple[psycopg.AsyncConnection[Any], bool]:
-    """A connection for a claim: a kept one when there is one (then True), else a new one."""
+    """A connection for a claim, with whether it was in use before (kept, or shared: a failure on it may be the
+    server having dropped it, not the claim's own). A kept one when there is one; else a new one while fewer than
+    ``kept_limit()`` are in use; else, or when the server refuses a new one (``max_connections``), a share of the one
+    lent to the fewest claims: a class larger than the connections a process may hold still replies under the locks
+    every process sees, rather than under this process's alone."""
     kept = _kept_here()
     while True:
         while kept:
             conn = kept.pop()
             if not conn.closed:
+                _lent[conn] = 1
                 return conn, True
-        if not _opening:
-            return await _connect(), False
-        # One is being opened for a reply like this one: wait for it rather than make the server start another.
-        await asyncio.wait([_opening[0]])
+        if _opening:
+            # One is being opened for a reply like this one: wait for it rather than make the server start another.
+            await asyncio.wait([_opening[0]])
+            continue
+        if sum(not conn.closed for conn in _lent) < max(1, kept_limit()):
+            try:
+                conn = await _connect()
+            except (psycopg.Error, OSError):
+                if not _shareable():
+                    raise
+            else:
+                _lent[conn] = 1
+                return conn, False
+        if (shared := _shareable()) is not None:
+            _lent[shared] += 1
+            return shared, True
+
+
+def _shareable() -> psycopg.AsyncConnection[Any] | None:
+    """The lent connection with the fewest claims (broken ones left out), or None."""
+    working = [conn for conn in _lent if not conn.closed]
+    return min(working, key=_lent.__getitem__) if working else None
 
 
 def writer_connected(warm_up: WarmUp | None = None) -> Coroutine[Any, Any, None]:
@@ -212,8 +244,17 @@ async def _open_ahead(warm_up: WarmUp | None) -> None:
             await conn.close()
 
 
-async def _give_back(conn: psycopg.AsyncConnection[Any]) -> None:
-    """Keep ``conn`` for a later reply once it holds no lock; close it when enough are kept or it is broken."""
+async def _give_back(conn: psycopg.AsyncConnection[Any], session_id: int, holds: list[tuple[str, int]]) -> None:
+    """A claim is done with ``conn``. Still lent to other claims, it lets go of this claim's ``holds`` alone (unlock
+    functions and keys, in the session's name); else it is kept for a later reply, holding no lock, or closed when
+    enough are kept or it is broken."""
+    claims = _lent.pop(conn, 1) - 1
+    if claims > 0 and not conn.closed:
+        _lent[conn] = claims
+        for function, key in reversed(holds):
+            with contextlib.suppress(psycopg.Error):
+                await _ask(conn, function, key, session_id)
+        return
     kept = _kept_here()
     if len(kept) < kept_limit() and not conn.closed:
         try:
@@ -236,22 +277,34 @@ async def close_kept() -> None:
             await kept.pop().close()
 
 
-async def _locked(function: str, key: int, session_id: int) -> psycopg.AsyncConnection[Any] | None:
-    """A connection on which ``function`` (a lock) was asked for: a kept one, or a new one if the kept one fails (the
-    server may have dropped it while it was idle). None when the lock was refused; errors of a new one are raised."""
+async def _locked(
+    function: str, key: int, session_id: int, release: str, *, retry: bool = True
+) -> tuple[psycopg.AsyncConnection[Any], list[tuple[str, int]]] | None:
+    """A connection on which ``function`` (a lock, let go of by ``release``) was granted, with that hold: a kept or
+    shared one, or another once if that fails (the server may have dropped a kept one while it was idle). None when
+    the lock was refused; errors of a new one, or of the second, are raised."""
     conn, reused = await _borrow()
     try:
         if await _ask(conn, function, key, session_id):
-            return conn
+            return conn, [(release, key)]
     except psycopg.Error:
-        if not reused:
-            await _give_back(conn)
+        await _let_go(conn, session_id, [])
+        if not (reused and retry):
             raise
-        with contextlib.suppress(psycopg.Error):
-            await conn.close()
-        return await _locked(function, key, session_id)
-    await _give_back(conn)
+        return await _locked(function, key, session_id, release, retry=False)
+    await _give_back(conn, session_id, [])
     return None
+
+
+async def _let_go(conn: psycopg.AsyncConnection[Any], session_id: int, holds: list[tuple[str, int]]) -> None:
+    """A claim is done with ``conn`` after a query on it failed: closed when no other claim shares it (the server
+    then lets go of whatever it held), else given back with ``holds`` (the locks the failed query may have taken)."""
+    if _lent.get(conn, 1) > 1 and not conn.closed:
+        await _give_back(conn, session_id, holds)
+        return
+    _lent.pop(conn, None)
+    with contextlib.suppress(psycopg.Error):
+        await conn.close()
 
 
 async def _ask(conn: psycopg.AsyncConnection[Any], function: str, key: int, session_id: int) -> bool:
@@ -264,7 +317,11 @@ class ReplyClaim:
     """The right to reply once in a session: taken before the student turn is stored, released once the reply is."""
 
     def __init__(
-        self, session_id: int, conn: psycopg.AsyncConnection[Any] | None, gate: asyncio.Lock | None = None
+        self,
+        session_id: int,
+        conn: psycopg.AsyncConnection[Any] | None,
+        gate: asyncio.Lock | None = None,
+        holds: list[tuple[str, int]] | None = None,
     ) -> None:
         self.session_id = session_id
         self._conn = conn
@@ -273,22 +330,34 @@ class ReplyClaim:
         # The turn, when taken before ``turn()`` is entered (``take_turn_if_free``, ``turn_locked_on_server``).
         self._turn_here: asyncio.Lock | None = None
         self._turn_on_server = False
+        # The locks this claim holds on its connection, as (unlock function, key): on a shared connection it lets go
+        # of these alone.
+        self._holds = list(holds or [])
 
     @property
     def connection(self) -> psycopg.AsyncConnection[Any] | None:
         """The claim's own connection (None on the in-process locks alone): autocommit, on this event loop, free
-        between the claim's lock calls. A message is stored and its reply planned on it (tutor/message_trip.py),
-        without a trip to the database threads."""
+        between the claim's lock calls, possibly shared with other claims of this process (their queries then wait
+        for each other). A message is stored and its reply planned on it (tutor/message_trip.py), without a trip to
+        the database threads."""
         return self._conn
 
-    async def drop_connection(self) -> None:
-        """Close the claim's connection (a query on it failed: its state is unknown), and with it whatever it held;
-        the reply goes on under this process's locks alone."""
+    def owed_locked_on_server(self) -> None:
+        """The claim's connection holds the owed lock (asked for in the caller's own query: ``ask_now=False``)."""
+        self._holds.append(("pg_advisory_unlock_shared", OWED_KEY))
+
+    async def drop_connection(self, *, turn_maybe_locked: bool = False) -> None:
+        """A query on the claim's connection failed, its locks unknown: an unshared connection is closed (the server
+        lets go of whatever it held); a shared one lets go of the owed lock the failed query asked for first (and of
+        the turn lock, with ``turn_maybe_locked``). The reply goes on under this process's locks alone."""
         conn, self._conn = self._conn, None
         self._turn_on_server = False
         if conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await conn.close()
+            maybe = [("pg_advisory_unlock_shared", OWED_KEY)]
+            if turn_maybe_locked:
+                maybe.append(("pg_advisory_unlock", TURN_KEY))
+            holds, self._holds = [*self._holds, *maybe], []
+            await _let_go(conn, self.session_id, holds)
 
     async def take_turn_if_free(self) -> bool:
         """Take this process's turn lock for the session now, when no reply of this process holds it or waits for
@@ -305,6 +374,7 @@ class ReplyClaim:
     def turn_locked_on_server(self) -> None:
         """The claim's connection holds the session's turn lock (asked for in the caller's own query)."""
         self._turn_on_server = True
+        self._holds.append(_TURN_HOLD)
 
     async def __aenter__(self) -> ReplyClaim:
         return self
@@ -331,6 +401,7 @@ class ReplyClaim:
                     async with asyncio.timeout(TURN_WAIT_SECONDS):
                         while not (locked := await _ask(self._conn, "pg_try_advisory_lock", TURN_KEY, self.session_id)):
                             await asyncio.sleep(TURN_POLL_SECONDS)
+                    self._holds.append(_TURN_HOLD)
                 except (psycopg.Error, TimeoutError) as exc:
                     logger.warning("replying in session %s without the turn lock: %r", self.session_id, exc)
             try:
@@ -339,6 +410,8 @@ class ReplyClaim:
                 if locked and self._conn is not None:
                     with contextlib.suppress(psycopg.Error):  # a broken connection has released it already
                         await _ask(self._conn, "pg_advisory_unlock", TURN_KEY, self.session_id)
+                    with contextlib.suppress(ValueError):
+                        self._holds.remove(_TURN_HOLD)
         finally:
             lock.release()
             _turn_user_left(self.session_id)
@@ -351,6 +424,7 @@ class ReplyClaim:
                 # A connection's own locks never conflict with each other: the shared lock is granted at once.
                 await _ask(self._conn, "pg_advisory_lock_shared", OWED_KEY, self.session_id)
                 await _ask(self._conn, "pg_advisory_unlock", OWED_KEY, self.session_id)
+                self._holds = [("pg_advisory_unlock_shared", OWED_KEY)]
         if self._gate is not None:
             self._gate.release()
             self._gate = None
@@ -372,7 +446,7 @@ class ReplyClaim:
         if self._conn is not None:
             conn, self._conn = self._conn, None
             # Shielded: a reply cancelled while it lets go must not leave a connection (and its locks) behind.
-            await asyncio.shield(_give_back(conn))
+            await asyncio.shield(_give_back(conn, self.session_id, self._holds))
 
 
 async def claim_reply(session_id: int, *, ask_now: bool = True) -> ReplyClaim:
@@ -386,16 +460,17 @@ async def claim_reply(session_id: int, *, ask_now: bool = True) -> ReplyClaim:
     """
     async with _lock_for(_OWED_GATES, session_id):  # a recovery in this process is deciding: wait for it
         _OWED[session_id] += 1
-    conn = None
+    conn: psycopg.AsyncConnection[Any] | None = None
+    holds: list[tuple[str, int]] = []
     if _on_postgresql():
         try:
-            if ask_now:
-                conn = await _locked("pg_advisory_lock_shared", OWED_KEY, session_id)
-            else:
+            if not ask_now:
                 conn, _ = await _borrow()
+            elif (locked := await _locked(*_OWED_SHARED, session_id, "pg_advisory_unlock_shared")) is not None:
+                conn, holds = locked
         except (psycopg.Error, OSError) as exc:
             logger.warning("replying in session %s on this process's locks only: %r", session_id, exc)
-    return ReplyClaim(session_id, conn)
+    return ReplyClaim(session_id, conn, holds=holds)
 
 
 async def claim_if_nothing_owed(session_id: int) -> ReplyClaim | None:
@@ -412,8 +487,9 @@ async def claim_if_nothing_owed(session_id: int) -> ReplyClaim | None:
     claim = ReplyClaim(session_id, None, gate)
     if _on_postgresql():
         try:
-            claim._conn = await _locked("pg_try_advisory_lock", OWED_KEY, session_id)
-            if claim._conn is not None:
+            locked = await _locked("pg_try_advisory_lock", OWED_KEY, session_id, "pg_advisory_unlock")
+            if locked is not None:
+                claim._conn, claim._holds = locked
                 return claim
         except (psycopg.Error, OSError) as exc:
             # Answering a left turn can wait for the next visit; it is not worth a reply that might be a second one.

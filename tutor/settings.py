@@ -171,11 +171,11 @@ if _pool_max_size and _pool_max_size <= TUTOR_DB_THREADS:
         f"TUTOR_DB_THREADS ({TUTOR_DB_THREADS}) must be below DB_POOL_MAX_SIZE ({_pool_max_size}): HTTP requests "
         "borrow connections from the same pool"
     )
-# Each reply holds its session's locks on a PostgreSQL connection of its own (tutor/reply_locks.py); up to this many
-# are kept open per server process for later replies (one opened ahead per student page connected), so a class's
-# burst of messages does not make the server start a process per message: a burst of 50 on 16 kept connections opened
-# 34 in the burst, and each of those messages reached the model later than the rest. Count them with the pool above
-# against the server's max_connections.
+# Each reply holds its session's locks on a PostgreSQL connection (tutor/reply_locks.py); up to this many per server
+# process, kept open between replies (one opened ahead per student page connected), so a class's burst of messages
+# does not make the server start a process per message: a burst of 50 on 16 kept connections opened 34 in the burst,
+# and each of those messages reached the model later than the rest. Past this many replies at once (or past the
+# server's max_connections), replies share them. Count them with the pool above against max_connections.
 TUTOR_REPLY_LOCK_CONNECTIONS = envint("TUTOR_REPLY_LOCK_CONNECTIONS", 64 if _on_postgresql else 0)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
+from django.db import connection
 from django.test import Client
 
+from tests.conftest import require
 from tests.integration.conftest import World, build_world
 from tutor import consumers, reply_locks
 from tutor.asgi import application
@@ -19,6 +21,22 @@ from tutor.llm import tutor_llm
 @pytest.fixture
 def world_tx(transactional_db: None) -> World:
     return build_world()
+
+
+@pytest.fixture
+async def lock_connection(world_tx: World) -> AsyncIterator[Callable[[], Awaitable[Any]]]:
+    """Opens connections like a reply's lock connection (tutor/reply_locks.py; PostgreSQL only), each closed at the
+    end of the test."""
+    require(connection.vendor == "postgresql", "lock connections are PostgreSQL's (DATABASE_URL)")
+    opened: list[Any] = []
+
+    async def open_one() -> Any:
+        opened.append(await reply_locks._connect())
+        return opened[-1]
+
+    yield open_one
+    for conn in opened:
+        await conn.close()
 
 
 @pytest.fixture

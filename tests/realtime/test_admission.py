@@ -5,7 +5,6 @@ as on a database thread, and the reply planned there too: a message's way to the
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -24,11 +23,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-async def conn(world_tx: World) -> AsyncIterator[Any]:
-    on_postgresql()
-    connection = await reply_locks._connect()
-    yield connection
-    await connection.close()
+async def conn(lock_connection: Any) -> Any:
+    return await lock_connection()
 
 
 async def store(conn: Any, session: TutoringSession, text: str, client_id: str, per_minute: int = 20) -> Any:

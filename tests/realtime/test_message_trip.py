@@ -4,7 +4,6 @@ checked and stored, the session's turn taken and what the plan needs read (tutor
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import psycopg
@@ -23,20 +22,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("
 
 
 @pytest.fixture
-async def conn(world_tx: World) -> AsyncIterator[Any]:
-    on_postgresql()
-    connection = await reply_locks._connect()
-    yield connection
-    await connection.close()
+async def conn(lock_connection: Any) -> Any:
+    return await lock_connection()
 
 
 @pytest.fixture
-async def other_worker(world_tx: World) -> AsyncIterator[Any]:
+async def other_worker(lock_connection: Any) -> Any:
     """A connection of another server process."""
-    on_postgresql()
-    connection = await reply_locks._connect()
-    yield connection
-    await connection.close()
+    return await lock_connection()
 
 
 async def trip(conn: Any, session: TutoringSession, client_id: str, *, with_turn: bool = True) -> message_trip.Trip:

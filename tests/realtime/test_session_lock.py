@@ -10,6 +10,7 @@ import asyncio
 import collections
 from typing import Any
 
+import psycopg
 import pytest
 from channels.db import database_sync_to_async
 from django.db import connection
@@ -240,3 +241,82 @@ async def test_connections_opened_ahead_stay_within_those_kept(
     assert len(opened_connections) == 2
     for tab in tabs:
         await tab.disconnect()
+
+
+async def test_replies_past_the_connections_a_process_may_hold_share_them_each_under_its_own_locks(
+    world_tx: World, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    """A class larger than ``TUTOR_REPLY_LOCK_CONNECTIONS`` still replies under the locks every process sees."""
+    on_postgresql()
+    settings.TUTOR_REPLY_LOCK_CONNECTIONS = 2
+    other_worker = await reply_locks._connect()
+    opened_connections = counting_lock_connections(monkeypatch)
+    sessions = [910_001, 910_002, 910_003, 910_004]  # locks are keyed by id alone
+    claims = [await reply_locks.claim_reply(session_id) for session_id in sessions]
+    try:
+        assert len(opened_connections) == 2
+        assert len({id(claim.connection) for claim in claims}) == 2
+        for session_id in sessions:
+            assert not await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, session_id)
+        # One claim done on a shared connection lets go of its own session's lock alone.
+        await claims[2].release()
+        assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, sessions[2])
+        await reply_locks._ask(other_worker, "pg_advisory_unlock", reply_locks.OWED_KEY, sessions[2])
+        for session_id in (sessions[0], sessions[1], sessions[3]):
+            assert not await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, session_id)
+    finally:
+        for claim in claims:
+            await claim.release()
+    for session_id in sessions:
+        assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, session_id)
+    await other_worker.close()
+    await reply_locks.close_kept()
+
+
+async def test_a_claim_the_server_refuses_a_connection_for_shares_one_rather_than_go_without(
+    world_tx: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_postgresql()
+    other_worker = await reply_locks._connect()
+    first = await reply_locks.claim_reply(920_001)
+
+    async def refused() -> Any:
+        raise psycopg.OperationalError("FATAL:  sorry, too many clients already")
+
+    monkeypatch.setattr(reply_locks, "_connect", refused)  # past the server's max_connections
+    second = await reply_locks.claim_reply(920_002)
+    assert second.connection is not None and second.connection is first.connection
+    assert not await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, 920_002)
+    await first.release()
+    await second.release()
+    assert await reply_locks._ask(other_worker, "pg_try_advisory_lock", reply_locks.OWED_KEY, 920_002)
+    await other_worker.close()
+    await reply_locks.close_kept()
+
+
+async def test_two_students_replies_on_one_shared_connection_both_arrive(
+    world_tx: World, llm_backend: Any, serve: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    on_postgresql()
+    settings.TUTOR_REPLY_LOCK_CONNECTIONS = 1
+    settings.TUTOR_LLM_PROMPT_MODE = "paraphrase"  # the model is given the draft it says
+    server = await serve(slow_paraphrase(0.02))
+    llm_backend("openai", server.url)
+    opened_connections = counting_lock_connections(monkeypatch)
+    first, second = await opened(world_tx), await database_sync_to_async(_opened_other)(world_tx)
+    tabs = [await open_socket(world_tx.student, first.pk), await open_socket(world_tx.other_student, second.pk)]
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)
+    await asyncio.gather(say(tabs[0], "Can I have a hint?", "a-1"), say(tabs[1], "Can I have a hint?", "b-1"))
+    await asyncio.gather(*(until_final(tab) for tab in tabs))
+    await asyncio.wait_for(consumers.replies_in_flight(), timeout=20)
+    assert len(opened_connections) == 1
+    for session in (first, second):
+        assert await stored_roles(session.pk) == ["tutor", "student", "tutor"]
+        assert [t.guard_verdict["source"] for t in await tutor_turns(session.pk)][1:] == ["model"]
+    for tab in tabs:
+        await tab.disconnect()
+
+
+def _opened_other(world: World) -> TutoringSession:
+    tutoring.session_open(session=world.other_session)
+    return world.other_session
