@@ -30,7 +30,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -523,6 +523,26 @@ class OpenAICompatibleLLM:
         top_p: float = 0.95,
         stop: Sequence[str] = (),
     ) -> AsyncIterator[str]:
+        pieces = await self.open(
+            messages, max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, stop=stop
+        )
+        try:
+            async for piece in pieces:
+                yield piece
+        finally:
+            await pieces.aclose()
+
+    async def open(
+        self,
+        messages: Sequence[Message],
+        *,
+        max_new_tokens: int = 128,
+        temperature: float = 0.7,
+        top_p: float = 0.95,
+        stop: Sequence[str] = (),
+    ) -> AsyncGenerator[str, None]:
+        """Connect and send the request now; the reply's pieces are then read from what this returns (``stream``
+        does both as its pieces are read). For a caller that must know the request has gone out."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in messages],
@@ -537,6 +557,15 @@ class OpenAICompatibleLLM:
         reader, writer = await self._connect(deadline)
         try:
             await self._send(writer, json.dumps(body).encode(), deadline)
+        except BaseException:
+            writer.close()
+            raise
+        return self._pieces(reader, writer, deadline)
+
+    async def _pieces(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float | None
+    ) -> AsyncGenerator[str, None]:
+        try:
             async for piece in self._read_events(reader, deadline):
                 yield piece
         finally:

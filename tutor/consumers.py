@@ -328,7 +328,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
             try:
                 planned = await self.plan(claim.connection, session_id, student_turn.text, trip)
                 llm = tutor_llm()
-                opened = OpenedStream.start(llm, planned.messages)
+                opened = await OpenedStream.open(llm, planned.messages)
                 on_its_way.end()
                 # What no student is waiting on goes once the urgent work of the moment is done.
                 await urgent_work.after_urgent()

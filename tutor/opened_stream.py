@@ -1,8 +1,10 @@
 """A tutor model's reply stream, asked for at once and read later.
 
 A reply asks the model as soon as it is planned, then does what the student is not waiting on (telling the session's
-other tabs, opening the reply's bubble) while the model works on its first token. The request goes out in a task of
-its own that waits for the first piece; the reply reads the pieces when it is ready for them.
+other tabs, opening the reply's bubble) while the model works on its first token. The request has gone out when
+``open`` returns (a model server's backend says when), so the work that waits for the urgent work of the moment
+(tutor/urgent_work.py) does not delay it; a task of its own then waits for the first piece, and the reply reads the
+pieces when it is ready for them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,15 @@ import contextlib
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from models.backends import TutorLLMError
+
 # The most tokens a reply may take; the guard's length limit is far below what this many words would make.
 MAX_NEW_TOKENS = 160
+
+
+async def _failing(exc: TutorLLMError) -> AsyncIterator[str]:
+    raise exc
+    yield ""  # an async generator, whose first read raises
 
 
 class OpenedStream:
@@ -24,11 +33,20 @@ class OpenedStream:
         self._first: asyncio.Future[str] = asyncio.ensure_future(anext(stream))
 
     @classmethod
-    def start(cls, llm: Any, messages: Sequence[dict[str, str]]) -> OpenedStream | None:
-        """Ask ``llm`` for its reply to ``messages`` now; None when there is no model to ask (templates only)."""
+    async def open(cls, llm: Any, messages: Sequence[dict[str, str]]) -> OpenedStream | None:
+        """Ask ``llm`` for its reply to ``messages`` now, and return once the request has gone out where the backend
+        can tell (its ``open``: a model server's request), else at once; None when there is no model to ask
+        (templates only). A failure to ask is raised by the first read, as any failure of the model."""
         if llm.name == "none":
             return None
-        return cls(llm.stream(messages, max_new_tokens=MAX_NEW_TOKENS, temperature=0.7))
+        options = {"max_new_tokens": MAX_NEW_TOKENS, "temperature": 0.7}
+        opener = getattr(llm, "open", None)
+        if opener is None:
+            return cls(llm.stream(messages, **options))
+        try:
+            return cls(await opener(messages, **options))
+        except TutorLLMError as exc:
+            return cls(_failing(exc))
 
     def __aiter__(self) -> AsyncIterator[str]:
         return self._pieces()

@@ -134,18 +134,18 @@ async def test_a_message_reaches_the_model_after_one_query_on_its_lock_connectio
     on_postgresql()
     queries: list[str] = []
     asked_after: list[int] = []
-    execute, start = psycopg.AsyncCursor.execute, OpenedStream.start
+    execute, start = psycopg.AsyncCursor.execute, OpenedStream.open
 
     async def counted_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
         queries.append(str(query))
         return await execute(self, query, *args, **kwargs)
 
-    def recorded_start(llm: Any, messages: Any) -> Any:
+    async def recorded_start(llm: Any, messages: Any) -> Any:
         asked_after.append(len(queries))
-        return start(llm, messages)
+        return await start(llm, messages)
 
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted_execute)
-    monkeypatch.setattr(OpenedStream, "start", staticmethod(recorded_start))
+    monkeypatch.setattr(OpenedStream, "open", staticmethod(recorded_start))
     session = await opened(world_tx)
     tab = await open_socket(world_tx.student, session.pk)
     await asyncio.wait_for(consumers.replies_in_flight(), timeout=10)  # the lock connection opened (and warmed) ahead

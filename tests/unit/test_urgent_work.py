@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from models.backends import TutorLLMError
 from tutor import urgent_work
 from tutor.opened_stream import OpenedStream
 
@@ -66,7 +67,7 @@ class Model:
 
 async def test_the_model_is_asked_when_the_stream_is_opened_not_when_it_is_read() -> None:
     model = Model(["Let's ", "see."])
-    opened = OpenedStream.start(model, [{"role": "user", "content": "hi"}])
+    opened = await OpenedStream.open(model, [{"role": "user", "content": "hi"}])
     assert opened is not None
     await asyncio.sleep(0)
     assert model.started
@@ -76,7 +77,7 @@ async def test_the_model_is_asked_when_the_stream_is_opened_not_when_it_is_read(
 
 async def test_closing_an_unread_stream_stops_the_generation() -> None:
     model = Model(["never read"])
-    opened = OpenedStream.start(model, [])
+    opened = await OpenedStream.open(model, [])
     assert opened is not None
     await asyncio.sleep(0)
     await opened.close()
@@ -85,7 +86,7 @@ async def test_closing_an_unread_stream_stops_the_generation() -> None:
 
 async def test_a_failure_before_the_first_piece_reaches_the_reader() -> None:
     model = Model([], fail=RuntimeError("the model server closed the connection"))
-    opened = OpenedStream.start(model, [])
+    opened = await OpenedStream.open(model, [])
     assert opened is not None
     model.gate.set()
     with pytest.raises(RuntimeError):
@@ -93,8 +94,41 @@ async def test_a_failure_before_the_first_piece_reaches_the_reader() -> None:
     await opened.close()
 
 
-def test_templates_only_ask_no_model() -> None:
+async def test_templates_only_ask_no_model() -> None:
     class NoModel:
         name = "none"
 
-    assert OpenedStream.start(NoModel(), []) is None
+    assert await OpenedStream.open(NoModel(), []) is None
+
+
+class ServerModel(Model):
+    """A backend that can say when its request has gone out (``open``), as the model server's does."""
+
+    def __init__(self, pieces: list[str], refuse: TutorLLMError | None = None) -> None:
+        super().__init__(pieces)
+        self.refuse = refuse
+        self.sent = False
+
+    async def open(self, messages: Any, **options: Any) -> AsyncIterator[str]:
+        await asyncio.sleep(0)  # connecting
+        if self.refuse is not None:
+            raise self.refuse
+        self.sent = True
+        return self._stream()
+
+
+async def test_opening_returns_once_the_request_has_gone_out() -> None:
+    model = ServerModel(["Let's ", "see."])
+    opened = await OpenedStream.open(model, [])
+    assert model.sent and opened is not None
+    model.gate.set()
+    assert [piece async for piece in opened] == ["Let's ", "see."]
+
+
+async def test_a_server_that_refuses_the_request_fails_the_first_read_as_any_model_failure() -> None:
+    model = ServerModel([], refuse=TutorLLMError("cannot connect to the model server"))
+    opened = await OpenedStream.open(model, [])
+    assert opened is not None
+    with pytest.raises(TutorLLMError):
+        [piece async for piece in opened]
+    await opened.close()
