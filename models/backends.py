@@ -480,6 +480,19 @@ class _Endpoint:
         return cls(parts.scheme, parts.hostname, port, path)
 
 
+# A connection to a model server being opened (OpenAICompatibleLLM.connect_ahead): its reader and writer once open.
+Connection = asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
+
+
+def close_connection(connection: Connection) -> None:
+    """Give up a connection opened ahead that no request will use: stop the connect (a connect cut short closes its
+    socket), or close what it opened."""
+    if not connection.done():
+        connection.cancel()
+    elif not connection.cancelled() and connection.exception() is None:
+        connection.result()[1].close()
+
+
 class OpenAICompatibleLLM:
     """A streaming client for an OpenAI-compatible chat-completions server, such as ``vllm serve``.
 
@@ -540,9 +553,11 @@ class OpenAICompatibleLLM:
         temperature: float = 0.7,
         top_p: float = 0.95,
         stop: Sequence[str] = (),
+        connection: Connection | None = None,
     ) -> AsyncGenerator[str, None]:
-        """Connect and send the request now; the reply's pieces are then read from what this returns (``stream``
-        does both as its pieces are read). For a caller that must know the request has gone out."""
+        """Connect (or take ``connection``, from :meth:`connect_ahead`) and send the request now; the reply's pieces
+        are then read from what this returns (``stream`` does both as its pieces are read). For a caller that must
+        know the request has gone out."""
         body: dict[str, Any] = {
             "model": self.model,
             "messages": [dict(m) for m in messages],
@@ -554,13 +569,22 @@ class OpenAICompatibleLLM:
         if stop:
             body["stop"] = list(stop)
         deadline = None if self.total_timeout is None else time.monotonic() + self.total_timeout
-        reader, writer = await self._connect(deadline)
+        reader, writer = await (connection if connection is not None else self._connect(deadline))
+        if reader.at_eof():  # opened ahead, and closed by the server since: connect again
+            writer.close()
+            reader, writer = await self._connect(deadline)
         try:
             await self._send(writer, json.dumps(body).encode(), deadline)
         except BaseException:
             writer.close()
             raise
         return self._pieces(reader, writer, deadline)
+
+    def connect_ahead(self) -> Connection:
+        """Start connecting to the server now, for a request :meth:`open` sends soon (the connect then overlaps with
+        whatever comes first, such as storing the message and planning the reply). Close what it gives, or cancel it,
+        if no request follows: :func:`close_connection`."""
+        return asyncio.ensure_future(self._connect(None))
 
     async def _pieces(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, deadline: float | None

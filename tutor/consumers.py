@@ -29,7 +29,7 @@ from channels.utils import await_many_dispatch
 from django.conf import settings
 from django.template.loader import render_to_string
 
-from models.backends import TutorLLMError
+from models.backends import Connection, TutorLLMError, close_connection
 from pedagogy.guard import GuardVerdict, check_reply, releasable_prefix
 from pedagogy.realize import deliver
 
@@ -49,7 +49,7 @@ from . import (
 from .db_threads import db_call
 from .llm import prompt_mode, tutor_llm
 from .models import Turn, TutoringSession, User
-from .opened_stream import OpenedStream
+from .opened_stream import OpenedStream, connect_ahead
 
 logger = logging.getLogger(__name__)
 
@@ -161,6 +161,18 @@ class Streamed:
     stopped: GuardVerdict | None = None
 
 
+def _model_connection_ahead() -> Connection | None:
+    try:
+        return connect_ahead(tutor_llm())
+    except TutorLLMError:
+        return None  # the reply finds the model unavailable, and says so, when it asks
+
+
+def _close_unused(connection: Connection | None) -> None:
+    if connection is not None:
+        close_connection(connection)
+
+
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
     task = asyncio.create_task(reply)
     _REPLIES.add(task)
@@ -266,22 +278,30 @@ class SessionConsumer(AsyncWebsocketConsumer):
         except BaseException:
             on_its_way.end()
             raise
+        # The model server's connection opens while the message is stored and its reply planned.
+        model_connection = _model_connection_ahead()
         try:
             # Stored (and committed) before the model is called: nothing a student typed is ever lost.
             turn, html, trip = await self.admit(frame, claim)
         except BaseException:
             on_its_way.end()
+            _close_unused(model_connection)
             await claim.release()
             raise
         if turn is None:
             on_its_way.end()
+            _close_unused(model_connection)
             await claim.release()
             await self.send(text_data=html)
             return
         # The reply is owed whatever happens to this page or to the broadcast (other tabs that miss the turn catch up
         # when they sync): once the turn is stored, the claim always goes to its reply, which starts now. The reply
         # tells the session's other tabs of the turn, once its model is asked.
-        _start_reply(self.reply_to(turn, claim, on_its_way=on_its_way, announce=True, trip=trip))
+        _start_reply(
+            self.reply_to(
+                turn, claim, on_its_way=on_its_way, announce=True, trip=trip, model_connection=model_connection
+            )
+        )
         # Straight to this page, not through the channel layer: the acknowledgement must not depend on it.
         await self.send(text_data=html)
 
@@ -313,55 +333,61 @@ class SessionConsumer(AsyncWebsocketConsumer):
         on_its_way: urgent_work.Urgent | None = None,
         announce: bool = False,
         trip: message_trip.Trip | None = None,
+        model_connection: Connection | None = None,
     ) -> None:
         """Plan, phrase, guard and store the reply to ``student_turn``. ``on_its_way`` ends once the model is asked;
         with ``announce`` the session's other tabs are told of the student turn first (then of the reply). ``trip``
-        is the message's way to the database, when it read what the plan needs."""
+        is the message's way to the database, when it read what the plan needs; ``model_connection``, the model
+        server's connection opened meanwhile."""
         session_id = student_turn.session_id
         bubble = f"pending-{student_turn.seq}"
         layer, group = self.channel_layer, session_group(session_id)
         on_its_way = on_its_way or urgent_work.Urgent()
         # The claim is given up once the reply is stored or has failed; the turn is this session's, in every process.
-        async with claim, claim.turn():
-            opened: OpenedStream | None = None
-            announced = False
-            try:
-                planned = await self.plan(claim.connection, session_id, student_turn.text, trip)
-                llm = tutor_llm()
-                opened = await OpenedStream.open(llm, planned.messages)
-                on_its_way.end()
-                # What no student is waiting on goes once the urgent work of the moment is done.
-                await urgent_work.after_urgent()
-                if announce:
-                    announced = True
-                    await self.announce_turn(student_turn)
-                # Streamed text goes to the sockets watching now; a socket opening later shows the stored reply.
-                watchers_elsewhere = await session_fanout.others(layer, group)
-                start = {"type": "reply.start", "bubble": bubble}
-                session_fanout.deliver_here(group, start)
-                await session_fanout.send_to_others(layer, group, start, watchers_elsewhere)
-                streamed = await self.stream_model(opened, planned, bubble, watchers_elsewhere)
-                delivery = deliver(
-                    streamed.text,
-                    planned.plan,
-                    planned.context,
-                    previous=planned.previous,
-                    shown=streamed.shown,
-                    stopped=streamed.stopped,
-                )
-                completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
-            except Exception:
-                logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
-                if announce and not announced:
-                    await self.announce_turn(student_turn)
-                await session_fanout.publish(layer, group, {"type": "reply.failed", "bubble": bubble})
-                return
-            finally:
-                on_its_way.end()
-                if opened is not None:
-                    await opened.close()
-            final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
-            await session_fanout.publish(layer, group, final)
+        try:
+            async with claim, claim.turn():
+                opened: OpenedStream | None = None
+                announced = False
+                try:
+                    planned = await self.plan(claim.connection, session_id, student_turn.text, trip)
+                    llm = tutor_llm()
+                    connection, model_connection = model_connection, None
+                    opened = await OpenedStream.open(llm, planned.messages, connection=connection)
+                    on_its_way.end()
+                    # What no student is waiting on goes once the urgent work of the moment is done.
+                    await urgent_work.after_urgent()
+                    if announce:
+                        announced = True
+                        await self.announce_turn(student_turn)
+                    # Streamed text goes to the sockets watching now; a socket opening later shows the stored reply.
+                    watchers_elsewhere = await session_fanout.others(layer, group)
+                    start = {"type": "reply.start", "bubble": bubble}
+                    session_fanout.deliver_here(group, start)
+                    await session_fanout.send_to_others(layer, group, start, watchers_elsewhere)
+                    streamed = await self.stream_model(opened, planned, bubble, watchers_elsewhere)
+                    delivery = deliver(
+                        streamed.text,
+                        planned.plan,
+                        planned.context,
+                        previous=planned.previous,
+                        shown=streamed.shown,
+                        stopped=streamed.stopped,
+                    )
+                    completed = await complete_reply(planned=planned, delivery=delivery, backend=llm.name)
+                except Exception:
+                    logger.exception("reply to turn %s of session %s failed", student_turn.seq, session_id)
+                    if announce and not announced:
+                        await self.announce_turn(student_turn)
+                    await session_fanout.publish(layer, group, {"type": "reply.failed", "bubble": bubble})
+                    return
+                finally:
+                    on_its_way.end()
+                    if opened is not None:
+                        await opened.close()
+                final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
+                await session_fanout.publish(layer, group, final)
+        finally:
+            _close_unused(model_connection)  # not taken: the reply ended before it asked the model
         _after_warm_up()
 
     async def announce_turn(self, student_turn: Turn) -> None:

@@ -140,9 +140,9 @@ async def test_a_message_reaches_the_model_after_one_query_on_its_lock_connectio
         queries.append(str(query))
         return await execute(self, query, *args, **kwargs)
 
-    async def recorded_start(llm: Any, messages: Any) -> Any:
+    async def recorded_start(llm: Any, messages: Any, **options: Any) -> Any:
         asked_after.append(len(queries))
-        return await start(llm, messages)
+        return await start(llm, messages, **options)
 
     monkeypatch.setattr(psycopg.AsyncCursor, "execute", counted_execute)
     monkeypatch.setattr(OpenedStream, "open", staticmethod(recorded_start))

@@ -16,7 +16,7 @@ from channels.db import database_sync_to_async
 
 from tests.integration.conftest import World
 from tests.standin_vllm import Request, chunk, delta, sse, start_sse
-from tutor import tutoring
+from tutor import consumers, tutoring
 from tutor.models import Problem, Turn, TutoringSession
 
 from .conftest import open_socket, say, until_final
@@ -215,4 +215,47 @@ async def test_a_model_server_that_is_down_degrades_to_the_template(world_tx: Wo
     await until_final(tab)
     turn = await last_tutor_turn(world_tx.session.pk)
     assert turn.backend == "template" and "24" in turn.text
+    await tab.disconnect()
+
+
+async def test_the_model_servers_connection_opens_while_the_message_is_stored_and_planned(
+    world_tx: World, llm_backend: Any, serve: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await serve(speaking("Good question! ", "How many muffins does Maya bake altogether?"))
+    llm_backend("openai", server.url)
+    seen_at_planning: list[tuple[int, int]] = []
+    plan = consumers.SessionConsumer.plan
+
+    async def recording_plan(self: Any, *args: Any) -> tutoring.PlannedTurn:
+        planned = await plan(self, *args)
+        await asyncio.sleep(0.05)
+        seen_at_planning.append((server.connections, len(server.requests)))
+        return planned
+
+    monkeypatch.setattr(consumers.SessionConsumer, "plan", recording_plan)
+    await opened(world_tx)
+    tab = await open_socket(world_tx.student, world_tx.session.pk)
+    await say(tab, "I'm not sure where to start", "s1")
+    await until_final(tab)
+    assert seen_at_planning == [(1, 0)]  # connected before the request, which went out on that connection
+    assert (server.connections, len(server.requests)) == (1, 1)
+    await tab.disconnect()
+
+
+async def test_a_refused_message_closes_the_connection_opened_for_its_reply(
+    world_tx: World, llm_backend: Any, serve: Any
+) -> None:
+    server = await serve(speaking("Good question! "))
+    llm_backend("openai", server.url)
+    await opened(world_tx)
+    await database_sync_to_async(TutoringSession.objects.filter(pk=world_tx.session.pk).update)(
+        status=TutoringSession.Status.ABANDONED
+    )
+    tab = await open_socket(world_tx.student, world_tx.session.pk)
+    await say(tab, "is it 7?", "s1")
+    notice = await tab.receive_from(timeout=5)
+    assert "stopped" in notice
+    await asyncio.wait_for(asyncio.gather(*server.handlers, return_exceptions=True), timeout=5)
+    # Connected ahead, then closed without a request (a connection left open would keep its handler waiting).
+    assert server.connections == 1 and server.requests == []
     await tab.disconnect()

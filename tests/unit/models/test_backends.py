@@ -20,6 +20,7 @@ from models.backends import (
     TutorLLM,
     TutorLLMError,
     backend_from_settings,
+    close_connection,
     complete,
     complete_or_template,
 )
@@ -70,6 +71,44 @@ async def test_it_reads_a_stream_framed_by_connection_close(serve) -> None:
 
     assert await complete(llm, MESSAGES) == "Twelve and three."
     assert "authorization" not in server.requests[0].headers
+
+
+async def test_a_request_goes_out_on_the_connection_opened_ahead_of_it(serve) -> None:
+    server = await serve(healthy)
+    llm = OpenAICompatibleLLM(server.url, "tutor-model")
+    connection = llm.connect_ahead()
+    await asyncio.sleep(0.05)  # the message is stored and the reply planned meanwhile
+    assert server.connections == 1 and server.requests == []
+
+    pieces = await llm.open(MESSAGES, connection=connection)
+    await asyncio.sleep(0.05)
+    assert len(server.requests) == 1  # sent by open, before any piece is read
+    assert [piece async for piece in pieces] == ["What do ", "you get ", "when you add 12 and 3?"]
+    assert server.connections == 1
+
+
+async def test_a_connection_opened_ahead_that_the_server_closed_is_replaced(serve) -> None:
+    server = await serve(healthy)
+    llm = OpenAICompatibleLLM(server.url, "tutor-model")
+    connection = llm.connect_ahead()
+    reader, _ = await connection
+    reader.feed_eof()  # as when the server closes an idle connection
+    pieces = await llm.open(MESSAGES, connection=connection)
+    assert "".join([piece async for piece in pieces]) == TEMPLATE
+    assert server.connections == 2
+
+
+async def test_a_connection_opened_ahead_for_no_request_is_closed(serve) -> None:
+    server = await serve(healthy)
+    llm = OpenAICompatibleLLM(server.url, "tutor-model")
+    connection = llm.connect_ahead()
+    _, writer = await connection
+    close_connection(connection)
+    assert writer.is_closing()
+    still_connecting = llm.connect_ahead()
+    close_connection(still_connecting)  # before it has connected: the connect is stopped
+    await asyncio.sleep(0.05)
+    assert still_connecting.cancelled() and server.requests == []
 
 
 async def test_a_server_that_is_down_raises_and_the_turn_uses_the_template() -> None:
