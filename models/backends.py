@@ -484,9 +484,11 @@ class _Endpoint:
 Connection = asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]
 
 
-def close_connection(connection: Connection) -> None:
-    """Give up a connection opened ahead that no request will use: stop the connect (a connect cut short closes its
-    socket), or close what it opened."""
+def close_connection(connection: Connection | None) -> None:
+    """Give up a connection opened ahead that no request will use (None: there is none): stop the connect (a connect
+    cut short closes its socket), or close what it opened."""
+    if connection is None:
+        return
     if not connection.done():
         connection.cancel()
     elif not connection.cancelled() and connection.exception() is None:

@@ -168,11 +168,6 @@ def _model_connection_ahead() -> Connection | None:
         return None  # the reply finds the model unavailable, and says so, when it asks
 
 
-def _close_unused(connection: Connection | None) -> None:
-    if connection is not None:
-        close_connection(connection)
-
-
 def _start_reply(reply: Coroutine[Any, Any, None]) -> None:
     task = asyncio.create_task(reply)
     _REPLIES.add(task)
@@ -285,12 +280,12 @@ class SessionConsumer(AsyncWebsocketConsumer):
             turn, html, trip = await self.admit(frame, claim)
         except BaseException:
             on_its_way.end()
-            _close_unused(model_connection)
+            close_connection(model_connection)
             await claim.release()
             raise
         if turn is None:
             on_its_way.end()
-            _close_unused(model_connection)
+            close_connection(model_connection)
             await claim.release()
             await self.send(text_data=html)
             return
@@ -387,7 +382,7 @@ class SessionConsumer(AsyncWebsocketConsumer):
                 final = {"type": "reply.final", "bubble": bubble, "turn_id": completed.turn.pk}
                 await session_fanout.publish(layer, group, final)
         finally:
-            _close_unused(model_connection)  # not taken: the reply ended before it asked the model
+            close_connection(model_connection)  # not taken: the reply ended before it asked the model
         _after_warm_up()
 
     async def announce_turn(self, student_turn: Turn) -> None:

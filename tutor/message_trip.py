@@ -45,6 +45,15 @@ def _query(with_turn: bool) -> str:
     return ";\n".join(statements)
 
 
+def _values(*, session_id: int, client_id: str, text: str, per_minute: int, now: Any) -> dict[str, Any]:
+    """The parameters of every statement of the query (they share ``session``, with the same value)."""
+    return {
+        **admission.store_values(session_id=session_id, client_id=client_id, text=text, per_minute=per_minute, now=now),
+        **reply_locks.lock_values(session_id),
+        **tutoring.planning_values(session_id),
+    }
+
+
 # No session has this id (ids start at 1): the warm-up's statements find nothing, store nothing and lock nothing that
 # a reply would ask for.
 _NO_SESSION = 0
@@ -56,11 +65,7 @@ async def warm_up(conn: psycopg.AsyncConnection[Any]) -> None:
     A new connection's server process reads the catalogs of every table and index the trip touches, and plans its
     statements, on its first run: a class's first messages, each on a connection opened when its page connected,
     would otherwise all pay that at once (about 1 ms of the server's CPU each, measured in a burst of 50)."""
-    values = {
-        **admission.store_values(session_id=_NO_SESSION, client_id="", text="", per_minute=0, now=timezone.now()),
-        **reply_locks.lock_values(_NO_SESSION),
-        **tutoring.planning_values(_NO_SESSION),
-    }
+    values = _values(session_id=_NO_SESSION, client_id="", text="", per_minute=0, now=timezone.now())
     cursor = psycopg.AsyncClientCursor(conn)
     async with cursor:
         await cursor.execute(_query(True), values)
@@ -80,11 +85,7 @@ async def send(
     needs, in one query on ``conn`` (a claim's connection, autocommit, its owed lock not yet asked for)."""
     started = time.monotonic()
     now = timezone.now()
-    values = {
-        **admission.store_values(session_id=session.pk, client_id=client_id, text=text, per_minute=per_minute, now=now),
-        **reply_locks.lock_values(session.pk),
-        **tutoring.planning_values(session.pk),
-    }
+    values = _values(session_id=session.pk, client_id=client_id, text=text, per_minute=per_minute, now=now)
     # Several statements in one query: bound on the client, by psycopg's own quoting of each value's type.
     cursor = psycopg.AsyncClientCursor(conn)
     async with cursor:

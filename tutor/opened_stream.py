@@ -25,7 +25,7 @@ def connect_ahead(llm: Any) -> Connection | None:
     """A connection to ``llm``'s server, started now for a request :meth:`OpenedStream.open` sends soon (where the
     backend has a server to connect to); None otherwise. Give it to ``open``, or to ``close_connection``."""
     start = getattr(llm, "connect_ahead", None)
-    return start() if start is not None and llm.name != "none" else None
+    return start() if start is not None else None
 
 
 async def _failing(exc: TutorLLMError) -> AsyncIterator[str]:
@@ -50,8 +50,7 @@ class OpenedStream:
         any failure of the model."""
         opener = getattr(llm, "open", None)
         if opener is None or llm.name == "none":
-            if connection is not None:
-                close_connection(connection)
+            close_connection(connection)
             return None if llm.name == "none" else cls(llm.stream(messages, **_OPTIONS))
         try:
             return cls(await opener(messages, connection=connection, **_OPTIONS))

@@ -55,7 +55,8 @@ TURN_WAIT_SECONDS = 120.0
 OWED_LOCK_SQL = "SELECT pg_advisory_lock_shared(%(owed_key)s, %(session_key)s)"
 TURN_TRY_SQL = "SELECT pg_try_advisory_lock(%(turn_key)s, %(session_key)s)"
 
-_OWED_SHARED = ("pg_advisory_lock_shared", OWED_KEY)
+# What a claim holds, as the unlock function and key that let go of it.
+_OWED_HOLD = ("pg_advisory_unlock_shared", OWED_KEY)
 _TURN_HOLD = ("pg_advisory_unlock", TURN_KEY)
 
 # Replies owed in this process, per session, and the gate a recovery holds while it checks for an unanswered turn.
@@ -105,8 +106,9 @@ async def _connect() -> psycopg.AsyncConnection[Any]:
     for name in ("cursor_factory", "context"):
         params.pop(name, None)
     conn = await psycopg.AsyncConnection.connect(**params, autocommit=True)
-    # Statements are prepared on their first run: the connection is kept for many replies, each planned with the same
-    # query, which the server then plans once per connection rather than on every turn.
+    # Statements are prepared on their first run: the connection is kept for many replies, each sending the same lock
+    # statements (and, where a reply reads its plan alone, the same planning query), which the server then plans once
+    # per connection rather than on every turn.
     conn.prepare_threshold = 0
     return conn
 
@@ -327,11 +329,10 @@ class ReplyClaim:
         self._conn = conn
         self._gate = gate  # held by a recovery until it has decided what it answers
         self._released = False
-        # The turn, when taken before ``turn()`` is entered (``take_turn_if_free``, ``turn_locked_on_server``).
+        # This process's turn lock, when taken before ``turn()`` is entered (``take_turn_if_free``).
         self._turn_here: asyncio.Lock | None = None
-        self._turn_on_server = False
         # The locks this claim holds on its connection, as (unlock function, key): on a shared connection it lets go
-        # of these alone.
+        # of these alone. The turn lock among them, taken in the caller's own query, spares ``turn()`` asking.
         self._holds = list(holds or [])
 
     @property
@@ -344,19 +345,16 @@ class ReplyClaim:
 
     def owed_locked_on_server(self) -> None:
         """The claim's connection holds the owed lock (asked for in the caller's own query: ``ask_now=False``)."""
-        self._holds.append(("pg_advisory_unlock_shared", OWED_KEY))
+        self._holds.append(_OWED_HOLD)
 
     async def drop_connection(self, *, turn_maybe_locked: bool = False) -> None:
         """A query on the claim's connection failed, its locks unknown: an unshared connection is closed (the server
         lets go of whatever it held); a shared one lets go of the owed lock the failed query asked for first (and of
         the turn lock, with ``turn_maybe_locked``). The reply goes on under this process's locks alone."""
         conn, self._conn = self._conn, None
-        self._turn_on_server = False
+        maybe = [_OWED_HOLD, _TURN_HOLD] if turn_maybe_locked else [_OWED_HOLD]
+        holds, self._holds = [*self._holds, *maybe], []
         if conn is not None:
-            maybe = [("pg_advisory_unlock_shared", OWED_KEY)]
-            if turn_maybe_locked:
-                maybe.append(("pg_advisory_unlock", TURN_KEY))
-            holds, self._holds = [*self._holds, *maybe], []
             await _let_go(conn, self.session_id, holds)
 
     async def take_turn_if_free(self) -> bool:
@@ -373,7 +371,6 @@ class ReplyClaim:
 
     def turn_locked_on_server(self) -> None:
         """The claim's connection holds the session's turn lock (asked for in the caller's own query)."""
-        self._turn_on_server = True
         self._holds.append(_TURN_HOLD)
 
     async def __aenter__(self) -> ReplyClaim:
@@ -386,7 +383,7 @@ class ReplyClaim:
     async def turn(self) -> AsyncIterator[None]:
         """Wait until no other reply in the session is being planned, phrased or stored, in any process."""
         lock, self._turn_here = self._turn_here, None
-        locked, self._turn_on_server = self._turn_on_server, False
+        locked = _TURN_HOLD in self._holds
         if lock is None:
             lock = session_turn_lock(self.session_id)
             _TURN_USERS[self.session_id] += 1
@@ -424,7 +421,7 @@ class ReplyClaim:
                 # A connection's own locks never conflict with each other: the shared lock is granted at once.
                 await _ask(self._conn, "pg_advisory_lock_shared", OWED_KEY, self.session_id)
                 await _ask(self._conn, "pg_advisory_unlock", OWED_KEY, self.session_id)
-                self._holds = [("pg_advisory_unlock_shared", OWED_KEY)]
+                self._holds = [_OWED_HOLD]
         if self._gate is not None:
             self._gate.release()
             self._gate = None
@@ -466,7 +463,7 @@ async def claim_reply(session_id: int, *, ask_now: bool = True) -> ReplyClaim:
         try:
             if not ask_now:
                 conn, _ = await _borrow()
-            elif (locked := await _locked(*_OWED_SHARED, session_id, "pg_advisory_unlock_shared")) is not None:
+            elif (locked := await _locked("pg_advisory_lock_shared", OWED_KEY, session_id, _OWED_HOLD[0])) is not None:
                 conn, holds = locked
         except (psycopg.Error, OSError) as exc:
             logger.warning("replying in session %s on this process's locks only: %r", session_id, exc)

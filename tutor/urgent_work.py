@@ -74,7 +74,9 @@ async def after_urgent() -> None:
         future = asyncio.get_running_loop().create_future()
         _waiting.append(future)
         try:
-            await asyncio.wait_for(asyncio.shield(future), left)
+            # A timeout, not wait_for: no task per wait (every streamed piece of every reply comes through here).
+            async with asyncio.timeout(left):
+                await future
         except TimeoutError:
             return
         finally:
